@@ -1,0 +1,82 @@
+# mcr: replica-aware tools for libmemcached clusters
+.POSIX:
+include config.mk
+
+# O is the build directory: `make O=build/asan CFLAGS=...` gives a second build beside the first
+O = build
+
+TOOLS = mcrset mcrget mcrdel
+LIB   = cluster opts proto out input util
+MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1
+MAN7  = man/mcr.7
+HDR   = src/mcr.h
+
+BINS   = $(TOOLS:%=$(O)/%)
+LIBOBJ = $(LIB:%=$(O)/%.o)
+TESTBIN = $(O)/lmrepl
+
+SANFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Wall -Wextra -pedantic -Wmissing-prototypes -Wshadow
+
+all: $(BINS)
+
+$(O)/.dir:
+	mkdir -p $(O)
+	touch $@
+
+$(O)/%.o: src/%.c $(HDR) $(O)/.dir
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPCFLAGS) -c -o $@ src/$*.c
+
+$(O)/libmcr.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(BINS): $(O)/libmcr.a
+$(O)/mcrset: $(O)/mcrset.o
+$(O)/mcrget: $(O)/mcrget.o
+$(O)/mcrdel: $(O)/mcrdel.o
+$(BINS):
+	$(CC) $(CFLAGS) -o $@ $@.o $(O)/libmcr.a $(LDFLAGS) $(DEPLIBS)
+
+# test helper: writes and reads through libmemcached's own replication, to cross-check placement
+$(TESTBIN): tests/lmrepl.c $(O)/.dir
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPCFLAGS) -o $@ tests/lmrepl.c $(LDFLAGS) $(DEPLIBS)
+
+deps:
+	sh scripts/deps.sh
+
+# the whole suite: -Werror build, bats, then the same suite under ASan+UBSan
+check: deps
+	$(MAKE) O=build/werror CFLAGS='$(CFLAGS) -Werror' all build/werror/lmrepl
+	MCR_BIN=$$PWD/build/werror bats tests
+	$(MAKE) O=build/asan CFLAGS='$(SANFLAGS)' LDFLAGS='-fsanitize=address,undefined' all build/asan/lmrepl
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		MCR_BIN=$$PWD/build/asan bats tests
+
+test: all $(TESTBIN)
+	MCR_BIN=$$PWD/$(O) bats tests
+
+demo: deps all
+	sh scripts/demo.sh $(O)
+
+lint:
+	mandoc -Tlint -W warning $(MAN1) $(MAN7)
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	cp -f $(BINS) $(DESTDIR)$(PREFIX)/bin
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7
+	for t in $(TOOLS); do cp -f completions/mcr.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	cp -f completions/_mcr $(DESTDIR)$(ZSHCOMPDIR)/_mcr
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$t $(DESTDIR)$(MANPREFIX)/man1/$$t.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	rm -f $(DESTDIR)$(MANPREFIX)/man7/mcr.7 $(DESTDIR)$(ZSHCOMPDIR)/_mcr
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check test demo lint install uninstall clean
