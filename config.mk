@@ -11,4 +11,4 @@ CC      = cc
 CFLAGS  = -std=c11 -O2 -g -Wall -Wextra -pedantic -Wmissing-prototypes -Wshadow
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVERSION=\"$(VERSION)\"
 DEPCFLAGS = `$(PKG_CONFIG) --cflags libmemcached jansson`
-DEPLIBS   = `$(PKG_CONFIG) --libs libmemcached jansson`
+DEPLIBS   = `$(PKG_CONFIG) --libs libmemcached jansson` -lhashkit

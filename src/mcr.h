@@ -1,0 +1,184 @@
+/* mcr: the common module shared by every tool (options, cluster and placement,
+ * per-copy binary-protocol operations, input, output). */
+#ifndef MCR_H
+#define MCR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libmemcached/memcached.h>
+
+/* Exit statuses, as cmp(1) and diff(1). */
+enum { MCR_YES = 0, MCR_NO = 1, MCR_TROUBLE = 2 };
+
+#define MCR_KEY_MAX 250
+#define MCR_DEFAULT_TIMEOUT 3000
+
+/* util.c */
+extern const char *mcr_prog;
+extern bool mcr_quiet;
+extern int mcr_verbose;
+void mcr_setprog(const char *argv0);
+void mcr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mcr_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void mcr_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+_Noreturn void mcr_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int mcr_parse_uint(const char *s, uint64_t max, uint64_t *out);
+uint64_t mcr_number(const char *what, const char *s, uint64_t min, uint64_t max);
+void *mcr_xmalloc(size_t n);
+void *mcr_xrealloc(void *p, size_t n);
+void *mcr_xcalloc(size_t n, size_t size);
+char *mcr_xstrdup(const char *s);
+double mcr_now(void);
+void mcr_finish_stdout(void);
+
+/* opts.c: options every tool accepts, merged with a tool's own */
+enum mcr_format { MCR_TEXT, MCR_TSV, MCR_JSON };
+
+struct mcr_opts {
+	const char *servers;
+	const char *config;
+	const char *config_file;
+	long replicas; /* -1: not given */
+	const char *distribution;
+	const char *hash;
+	bool ketama_compatible;
+	const char *namespace;
+	const char **behaviors;
+	size_t nbehaviors;
+	bool sort_hosts;
+	unsigned timeout_ms;
+	const char *username;
+	const char *password_file;
+	enum mcr_format format;
+};
+
+/* A tool's own option: `id` (500 to 999) is passed to the tool's handler. */
+struct mcr_option {
+	const char *name;
+	int shortopt; /* 0: long only */
+	const char *arg; /* NULL: no argument */
+	const char *help;
+	int id;
+};
+
+struct mcr_tool {
+	const char *name;
+	const char *const *synopsis; /* NULL-terminated operand lines */
+	const char *summary;
+	const struct mcr_option *options; /* terminated by a NULL name */
+	void (*handle)(int id, const char *arg, void *ctx);
+	void *ctx;
+};
+
+int mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, char **argv);
+_Noreturn void mcr_usage(const struct mcr_tool *tool, int status);
+
+/* cluster.c: the server list and libmemcached's placement */
+struct mcr_conn;
+
+struct mcr_server {
+	char *host; /* host name, address or socket path */
+	unsigned port; /* 0: unix socket */
+	char *label; /* host:port, [v6]:port or the socket path */
+	struct mcr_conn *conn;
+};
+
+struct mcr_cluster {
+	memcached_st *memc; /* holds the placement settings, never does I/O */
+	struct mcr_server *servers;
+	size_t nservers;
+	unsigned replicas;
+	unsigned copies; /* min(replicas + 1, nservers) */
+	char *ns;
+	size_t nslen;
+	unsigned timeout_ms;
+	char *username;
+	char *password;
+};
+
+void mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o);
+void mcr_cluster_close(struct mcr_cluster *c);
+void mcr_check_key(const struct mcr_cluster *c, const char *key, size_t len);
+const char *mcr_key_problem(const struct mcr_cluster *c, const char *key, size_t len);
+/* Fills idx[0..copies-1] with server indexes, primary first; returns copies. */
+unsigned mcr_place(const struct mcr_cluster *c, const char *key, size_t len, size_t *idx);
+size_t mcr_server_add(struct mcr_cluster *c, const char *spec); /* an extra server, for --server */
+void mcr_role(unsigned copy, char *buf, size_t size);
+
+/* proto.c: pipelined binary-protocol requests, every one acknowledged */
+enum mcr_op { MCR_GET, MCR_SET, MCR_ADD, MCR_REPLACE, MCR_APPEND, MCR_PREPEND, MCR_DELETE };
+
+enum mcr_result {
+	MCR_PENDING,
+	MCR_OK, /* stored, deleted, found */
+	MCR_NOTFOUND,
+	MCR_EXISTS,
+	MCR_NOTSTORED,
+	MCR_TOOLARGE,
+	MCR_ERROR, /* any other server error; msg says which */
+	MCR_UNREACHABLE, /* no answer: refused, timed out, closed */
+	MCR_SKIPPED /* not sent, by decision of the tool */
+};
+
+struct mcr_req {
+	size_t server;
+	enum mcr_op op;
+	const char *key;
+	size_t klen;
+	const void *val;
+	size_t vlen;
+	uint32_t flags;
+	uint32_t exptime;
+	uint64_t cas;
+	/* results */
+	enum mcr_result result;
+	char *msg; /* why, when not OK (malloc'd) */
+	char *rval; /* value read (malloc'd) */
+	size_t rlen;
+	uint32_t rflags;
+	uint64_t rcas;
+};
+
+void mcr_run(struct mcr_cluster *c, struct mcr_req *reqs, size_t n);
+void mcr_req_clear(struct mcr_req *r);
+const char *mcr_result_word(enum mcr_result r, enum mcr_op op);
+
+/* input.c */
+char *mcr_read_file(const char *path, size_t *len); /* "-" is stdin; NULL and errno on error */
+
+struct mcr_item {
+	enum mcr_op op;
+	char *key;
+	size_t klen;
+	uint32_t flags;
+	uint32_t exptime;
+	char *data;
+	size_t dlen;
+	size_t line;
+};
+/* Parses text-protocol storage items from buf; returns 0, or -1 with *err and *line set. */
+int mcr_parse_items(char *buf, size_t len, struct mcr_item **items, size_t *nitems, const char **err,
+                    size_t *line);
+
+/* out.c: one record in text, tsv or json */
+enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG };
+
+struct mcr_field {
+	const char *name;
+	enum mcr_ftype type;
+	const char *s;
+	size_t len;
+	uint64_t u;
+};
+
+void mcr_emit(FILE *fp, enum mcr_format f, const struct mcr_field *fields, size_t n);
+void mcr_key_encode(FILE *fp, const char *key, size_t len);
+void mcr_escape(FILE *fp, const char *s, size_t len);
+char *mcr_key_display(const char *key, size_t len); /* percent-encoded, malloc'd */
+void mcr_report(const struct mcr_cluster *c, enum mcr_format fmt, const struct mcr_req *r, unsigned copy,
+                bool failed);
+
+#endif

@@ -1,0 +1,235 @@
+/* mcrset: store an item on every copy and report each copy's result. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcr.h"
+
+#define CHUNK 512 /* items per pipelined round */
+
+enum { O_FILE = 500, O_ADD, O_REPLACE, O_APPEND, O_PREPEND, O_EXPIRE, O_FLAGS, O_MIN_COPIES, O_BATCH };
+
+static const struct mcr_option options[] = {
+	{"file", 0, "PATH", "read the value from a file", O_FILE},
+	{"add", 0, NULL, "store only if the primary does not hold the key", O_ADD},
+	{"replace", 0, NULL, "store only if the primary holds the key", O_REPLACE},
+	{"append", 0, NULL, "append to each copy", O_APPEND},
+	{"prepend", 0, NULL, "prepend to each copy", O_PREPEND},
+	{"expire", 'e', "SECONDS", "time to live (0: none)", O_EXPIRE},
+	{"flags", 'f', "N", "client flags (0 to 4294967295)", O_FLAGS},
+	{"min-copies", 'w', "N|majority|all", "copies that must be written (default all)", O_MIN_COPIES},
+	{"batch", 0, NULL, "store items in memcached text format from FILE or stdin", O_BATCH},
+	{NULL, 0, NULL, NULL, 0},
+};
+
+static const char *const synopsis[] = {"KEY [VALUE]", "--batch [FILE]", NULL};
+
+static struct {
+	const char *file;
+	enum mcr_op op;
+	bool op_given;
+	uint32_t expire, flags;
+	const char *min_copies;
+	bool batch;
+} opt = {.op = MCR_SET};
+
+static void
+set_op(enum mcr_op op)
+{
+	if (opt.op_given && opt.op != op)
+		mcr_usage_error("--add, --replace, --append and --prepend: give at most one");
+	opt.op = op;
+	opt.op_given = true;
+}
+
+static void
+handle(int id, const char *arg, void *ctx)
+{
+	(void)ctx;
+	switch (id) {
+	case O_FILE: opt.file = arg; break;
+	case O_ADD: set_op(MCR_ADD); break;
+	case O_REPLACE: set_op(MCR_REPLACE); break;
+	case O_APPEND: set_op(MCR_APPEND); break;
+	case O_PREPEND: set_op(MCR_PREPEND); break;
+	case O_EXPIRE: opt.expire = (uint32_t)mcr_number("--expire", arg, 0, UINT32_MAX); break;
+	case O_FLAGS: opt.flags = (uint32_t)mcr_number("--flags", arg, 0, UINT32_MAX); break;
+	case O_MIN_COPIES: opt.min_copies = arg; break;
+	case O_BATCH: opt.batch = true; break;
+	}
+}
+
+static unsigned
+min_copies(const struct mcr_cluster *c)
+{
+	uint64_t v;
+
+	if (!opt.min_copies || !strcmp(opt.min_copies, "all"))
+		return c->copies;
+	if (!strcmp(opt.min_copies, "majority"))
+		return c->copies / 2 + 1;
+	if (mcr_parse_uint(opt.min_copies, UINT32_MAX, &v) < 0 || v == 0)
+		mcr_usage_error("--min-copies: \"%s\" is not a positive number, majority or all", opt.min_copies);
+	if (v > c->copies)
+		mcr_usage_error("--min-copies: %s is more than the %u copies of each key", opt.min_copies,
+		                c->copies);
+	return (unsigned)v;
+}
+
+static struct mcr_item *
+batch_items(const struct mcr_cluster *c, const char *path, size_t *n)
+{
+	const char *name = strcmp(path, "-") ? path : "stdin", *err;
+	size_t len, line;
+	struct mcr_item *items;
+	char *buf = mcr_read_file(path, &len);
+
+	if (!buf)
+		mcr_usage_error("%s: %s", name, strerror(errno));
+	if (mcr_parse_items(buf, len, &items, n, &err, &line) < 0)
+		mcr_usage_error("%s:%zu: %s", name, line, err);
+	for (size_t i = 0; i < *n; i++) {
+		const char *why = mcr_key_problem(c, items[i].key, items[i].klen);
+		if (why)
+			mcr_usage_error("%s:%zu: %s", name, items[i].line, why);
+	}
+	return items; /* keys and data point into buf, which lives as long as the process */
+}
+
+static struct mcr_item *
+single_item(const struct mcr_cluster *c, int argc, char **argv)
+{
+	struct mcr_item *it = mcr_xmalloc(sizeof(*it));
+	const char *src = NULL;
+
+	memset(it, 0, sizeof(*it));
+	if (argc < 1)
+		mcr_usage_error("missing KEY (try --help)");
+	if (argc > 2)
+		mcr_usage_error("too many operands: one KEY and one VALUE");
+	if (argc == 2 && opt.file)
+		mcr_usage_error("a VALUE operand and --file: give one of them");
+	it->op = opt.op;
+	it->key = argv[0];
+	it->klen = strlen(argv[0]);
+	mcr_check_key(c, it->key, it->klen);
+	it->flags = opt.flags;
+	it->exptime = opt.expire;
+	if (argc == 2 && strcmp(argv[1], "-")) {
+		it->data = argv[1];
+		it->dlen = strlen(argv[1]);
+		return it;
+	}
+	src = opt.file ? opt.file : "-";
+	if (!(it->data = mcr_read_file(src, &it->dlen)))
+		mcr_usage_error("%s: %s", opt.file ? opt.file : "stdin", strerror(errno));
+	return it;
+}
+
+static void
+fill(struct mcr_req *r, const struct mcr_item *it, size_t server, enum mcr_op op)
+{
+	memset(r, 0, sizeof(*r));
+	r->server = server;
+	r->op = op;
+	r->key = it->key;
+	r->klen = it->klen;
+	r->val = it->data;
+	r->vlen = it->dlen;
+	r->flags = it->flags;
+	r->exptime = it->exptime;
+}
+
+/* Stores items[0..n) on every copy; returns how many fell short of `need` copies. */
+static size_t
+store(struct mcr_cluster *c, const struct mcr_item *items, size_t n, unsigned need, enum mcr_format fmt)
+{
+	unsigned k = c->copies;
+	struct mcr_req *reqs = mcr_xmalloc(n * k * sizeof(*reqs)), *second;
+	size_t *idx = mcr_xmalloc(k * sizeof(*idx)), nsecond = 0, failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool decide = items[i].op == MCR_ADD || items[i].op == MCR_REPLACE;
+		mcr_place(c, items[i].key, items[i].klen, idx);
+		for (unsigned r = 0; r < k; r++) {
+			fill(&reqs[i * k + r], &items[i], idx[r], r && decide ? MCR_SET : items[i].op);
+			if (r && decide) {
+				reqs[i * k + r].result = MCR_SKIPPED;
+				nsecond++;
+			}
+		}
+	}
+	mcr_run(c, reqs, n * k);
+
+	/* add and replace: the primary decided; the replicas are made to match it */
+	if (nsecond) {
+		second = mcr_xmalloc(nsecond * sizeof(*second));
+		size_t j = 0;
+		for (size_t i = 0; i < n * k; i++)
+			if (reqs[i].result == MCR_SKIPPED) {
+				second[j] = reqs[i];
+				if (reqs[i - i % k].result != MCR_OK)
+					second[j].result = MCR_SKIPPED;
+				else
+					second[j].result = MCR_PENDING;
+				j++;
+			}
+		mcr_run(c, second, nsecond);
+		j = 0;
+		for (size_t i = 0; i < n * k; i++)
+			if (reqs[i].result == MCR_SKIPPED)
+				reqs[i] = second[j++];
+		free(second);
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned stored = 0;
+		for (unsigned r = 0; r < k; r++)
+			stored += reqs[i * k + r].result == MCR_OK;
+		bool ok = stored >= need && reqs[i * k].result != MCR_SKIPPED;
+		for (unsigned r = 0; r < k; r++) {
+			struct mcr_req *q = &reqs[i * k + r];
+			mcr_report(c, fmt, q, r, q->result != MCR_OK && !(q->result == MCR_SKIPPED && ok));
+			mcr_req_clear(q);
+		}
+		failed += !ok;
+	}
+	free(reqs);
+	free(idx);
+	return failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mcr_tool tool = {"mcrset", synopsis, "Store an item on every copy of a replicated memcached cluster.",
+	                        options, handle, NULL};
+	struct mcr_opts o;
+	struct mcr_cluster c;
+	struct mcr_item *items;
+	size_t n, failed = 0;
+	unsigned need;
+	int i;
+
+	mcr_setprog(argv[0]);
+	i = mcr_parse_options(&tool, &o, argc, argv);
+	argc -= i;
+	argv += i;
+	if (opt.batch && (opt.file || opt.op_given || opt.expire || opt.flags))
+		mcr_usage_error("--batch: the items carry their own command, flags and exptime");
+	if (opt.batch && argc > 1)
+		mcr_usage_error("--batch takes at most one FILE");
+	mcr_cluster_open(&c, &o);
+	need = min_copies(&c);
+	if (opt.batch) {
+		items = batch_items(&c, argc ? argv[0] : "-", &n);
+	} else {
+		items = single_item(&c, argc, argv);
+		n = 1;
+	}
+	for (size_t off = 0; off < n; off += CHUNK)
+		failed += store(&c, items + off, n - off < CHUNK ? n - off : CHUNK, need, o.format);
+	mcr_cluster_close(&c);
+	mcr_finish_stdout();
+	return failed ? MCR_NO : MCR_YES;
+}

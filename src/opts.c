@@ -1,0 +1,207 @@
+/* Options every tool accepts, merged with the tool's own into one getopt_long table,
+ * so that --help, parsing and the man pages have one list to agree with. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mcr.h"
+
+enum {
+	O_SERVERS = 1000,
+	O_CONFIG,
+	O_CONFIG_FILE,
+	O_REPLICAS,
+	O_DISTRIBUTION,
+	O_HASH,
+	O_KETAMA_COMPATIBLE,
+	O_NAMESPACE,
+	O_BEHAVIOR,
+	O_SORT_HOSTS,
+	O_TIMEOUT,
+	O_USERNAME,
+	O_PASSWORD_FILE,
+	O_FORMAT,
+	O_VERBOSE,
+	O_QUIET,
+	O_HELP,
+	O_VERSION,
+};
+
+static const struct mcr_option common[] = {
+	{"servers", 's', "LIST", "servers: host[:port[:weight]],[v6]:port,/socket ($MEMCACHED_SERVERS)",
+	 O_SERVERS},
+	{"config", 0, "STRING", "libmemcached configuration string ($LIBMEMCACHED)", O_CONFIG},
+	{"config-file", 0, "PATH", "read the configuration string from a file", O_CONFIG_FILE},
+	{"replicas", 'r', "N", "copies beyond the primary (default 1)", O_REPLICAS},
+	{"distribution", 0, "NAME", "modula, consistent, ketama, ketama-weighted, ketama-spy",
+	 O_DISTRIBUTION},
+	{"hash", 0, "NAME", "key hash: default, md5, crc, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, ...", O_HASH},
+	{"ketama-compatible", 0, NULL, "libmemcached KETAMA_WEIGHTED (PHP OPT_LIBKETAMA_COMPATIBLE)",
+	 O_KETAMA_COMPATIBLE},
+	{"namespace", 0, "PREFIX", "prefix every key, as the application does", O_NAMESPACE},
+	{"behavior", 0, "NAME=VALUE", "set a libmemcached behaviour (repeatable)", O_BEHAVIOR},
+	{"sort-hosts", 0, NULL, "sort the server list (libmemcached SORT_HOSTS)", O_SORT_HOSTS},
+	{"timeout", 't', "MS", "connect and I/O timeout per server (default 3000)", O_TIMEOUT},
+	{"username", 'u', "NAME", "SASL user ($MEMCACHED_PASSWORD or --password-file)", O_USERNAME},
+	{"password-file", 0, "PATH", "read the SASL password from a file", O_PASSWORD_FILE},
+	{"format", 0, "FMT", "output format: text, tsv, json", O_FORMAT},
+	{"verbose", 'v', NULL, "report every copy", O_VERBOSE},
+	{"quiet", 'q', NULL, "no diagnostics, only the exit status", O_QUIET},
+	{"help", 'h', NULL, "show this help and exit", O_HELP},
+	{"version", 'V', NULL, "show the version and exit", O_VERSION},
+	{NULL, 0, NULL, NULL, 0},
+};
+
+static size_t
+count(const struct mcr_option *o)
+{
+	size_t n = 0;
+
+	while (o && o[n].name)
+		n++;
+	return n;
+}
+
+static void
+print_options(FILE *fp, const struct mcr_option *o)
+{
+	char left[64];
+
+	for (; o->name; o++) {
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortopt ? "-" : "   ",
+		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name, o->arg ? "=" : "",
+		         o->arg ? o->arg : "");
+		fprintf(fp, "  %-28s %s\n", left, o->help);
+	}
+}
+
+void
+mcr_usage(const struct mcr_tool *tool, int status)
+{
+	FILE *fp = status ? stderr : stdout;
+	size_t i;
+
+	for (i = 0; tool->synopsis[i]; i++)
+		fprintf(fp, "%s %s [options] %s\n", i ? "      " : "usage:", tool->name, tool->synopsis[i]);
+	if (status) {
+		fprintf(fp, "Try '%s --help' for more information.\n", tool->name);
+		exit(status);
+	}
+	fprintf(fp, "%s\n\nOptions:\n", tool->summary);
+	print_options(fp, tool->options);
+	fprintf(fp, "\nCommon options:\n");
+	print_options(fp, common);
+	fprintf(fp, "\nExit status: 0 yes, 1 no, 2 trouble. See %s(1) and mcr(7).\n", tool->name);
+	mcr_finish_stdout();
+	exit(0);
+}
+
+static void
+add(struct option *lo, size_t *nlo, char *so, size_t *nso, const struct mcr_option *o)
+{
+	lo[*nlo].name = o->name;
+	lo[*nlo].has_arg = o->arg ? required_argument : no_argument;
+	lo[*nlo].flag = NULL;
+	lo[*nlo].val = o->id;
+	(*nlo)++;
+	if (o->shortopt) {
+		so[(*nso)++] = (char)o->shortopt;
+		if (o->arg)
+			so[(*nso)++] = ':';
+	}
+}
+
+static int
+short_to_id(const struct mcr_option *o, int c)
+{
+	for (; o->name; o++)
+		if (o->shortopt == c)
+			return o->id;
+	return -1;
+}
+
+static void
+common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const char *arg)
+{
+	switch (id) {
+	case O_SERVERS: o->servers = arg; break;
+	case O_CONFIG: o->config = arg; break;
+	case O_CONFIG_FILE: o->config_file = arg; break;
+	case O_REPLICAS: o->replicas = (long)mcr_number("--replicas", arg, 0, 1000000); break;
+	case O_DISTRIBUTION: o->distribution = arg; break;
+	case O_HASH: o->hash = arg; break;
+	case O_KETAMA_COMPATIBLE: o->ketama_compatible = true; break;
+	case O_NAMESPACE: o->namespace = arg; break;
+	case O_BEHAVIOR:
+		o->behaviors = mcr_xrealloc(o->behaviors, (o->nbehaviors + 1) * sizeof(*o->behaviors));
+		o->behaviors[o->nbehaviors++] = arg;
+		break;
+	case O_SORT_HOSTS: o->sort_hosts = true; break;
+	case O_TIMEOUT: o->timeout_ms = (unsigned)mcr_number("--timeout", arg, 1, 3600000); break;
+	case O_USERNAME: o->username = arg; break;
+	case O_PASSWORD_FILE: o->password_file = arg; break;
+	case O_FORMAT:
+		if (!strcmp(arg, "text"))
+			o->format = MCR_TEXT;
+		else if (!strcmp(arg, "tsv"))
+			o->format = MCR_TSV;
+		else if (!strcmp(arg, "json"))
+			o->format = MCR_JSON;
+		else
+			mcr_usage_error("--format: unknown format \"%s\" (text, tsv or json)", arg);
+		break;
+	case O_VERBOSE: mcr_verbose++; break;
+	case O_QUIET: mcr_quiet = true; break;
+	case O_HELP: mcr_usage(tool, 0);
+	case O_VERSION:
+		printf("%s (mcr) %s\n", tool->name, VERSION);
+		mcr_finish_stdout();
+		exit(0);
+	}
+}
+
+int
+mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, char **argv)
+{
+	size_t ntool = count(tool->options), ncommon = count(common), nlo = 0, nso = 0, i;
+	struct option *lo = mcr_xmalloc((ntool + ncommon + 1) * sizeof(*lo));
+	char *so = mcr_xmalloc(3 * (ntool + ncommon) + 2);
+	int c, id;
+
+	memset(o, 0, sizeof(*o));
+	o->replicas = -1;
+	o->timeout_ms = MCR_DEFAULT_TIMEOUT;
+	so[nso++] = ':';
+	for (i = 0; i < ntool; i++)
+		add(lo, &nlo, so, &nso, &tool->options[i]);
+	for (i = 0; i < ncommon; i++)
+		add(lo, &nlo, so, &nso, &common[i]);
+	memset(&lo[nlo], 0, sizeof(*lo));
+	so[nso] = '\0';
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		if (c == '?') {
+			if (optopt && optopt < 256)
+				mcr_usage_error("unknown option -%c (try --help)", optopt);
+			mcr_usage_error("unknown option %s (try --help)", argv[optind - 1]);
+		}
+		if (c == ':')
+			mcr_usage_error("option %s needs a value", argv[optind - 1]);
+		/* tool ids are 500 and up, so a value below 256 is a short option */
+		id = c;
+		if (c < 256) {
+			id = short_to_id(tool->options, c);
+			if (id < 0)
+				id = short_to_id(common, c);
+		}
+		if (id >= O_SERVERS)
+			common_option(tool, o, id, optarg);
+		else
+			tool->handle(id, optarg, tool->ctx);
+	}
+	free(lo);
+	free(so);
+	return optind;
+}
