@@ -11,23 +11,23 @@
 
 #include "mcr.h"
 
-#define LIST_MAX 65536 /* bytes in a server list or configuration */
-#define HOST_MAX 255 /* a DNS name; libmemcached crashes past 1024 */
-#define SOCKPATH_MAX 107 /* sun_path */
-#define TOKEN_MAX 1024
+#define LIST_MAX     65536 /* bytes in a server list or configuration */
+#define HOST_MAX     255   /* a DNS name; libmemcached crashes past 1024 */
+#define SOCKPATH_MAX 107   /* sun_path */
+#define TOKEN_MAX    1024
 
-static const char *const hashes[] = {"default", "md5", "crc", "fnv1_64", "fnv1a_64", "fnv1_32",
+static const char *const hashes[] = {"default",  "md5",   "crc",    "fnv1_64", "fnv1a_64", "fnv1_32",
                                      "fnv1a_32", "hsieh", "murmur", "jenkins", "murmur3"};
 
 static const struct {
 	const char *name;
 	memcached_server_distribution_t d;
 } distributions[] = {
-	{"modula", MEMCACHED_DISTRIBUTION_MODULA},
-	{"consistent", MEMCACHED_DISTRIBUTION_CONSISTENT},
-	{"ketama", MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
-	{"ketama-weighted", MEMCACHED_DISTRIBUTION_CONSISTENT_WEIGHTED},
-	{"ketama-spy", MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY},
+    {"modula", MEMCACHED_DISTRIBUTION_MODULA},
+    {"consistent", MEMCACHED_DISTRIBUTION_CONSISTENT},
+    {"ketama", MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
+    {"ketama-weighted", MEMCACHED_DISTRIBUTION_CONSISTENT_WEIGHTED},
+    {"ketama-spy", MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY},
 };
 
 struct entry {
@@ -192,6 +192,40 @@ mentions(const char *config, const char *word)
 	return false;
 }
 
+/* The library's message without its object address and source location. */
+static const char *
+tidy(char *err)
+{
+	char *p = err, *at;
+
+	if (*p == '(' && (at = strstr(p, ") ")) != NULL)
+		p = at + 2;
+	if ((at = strstr(p, " -> ")) != NULL)
+		*at = '\0';
+	return p;
+}
+
+/* The configuration parser accepts port 99999 (and wraps it): check each --SERVER= as a
+ * server list entry first. */
+static void
+check_config_servers(const char *config, const char *origin)
+{
+	struct entry e;
+	const char *why;
+
+	for (const char *p = config; *p; p++) {
+		if (strncasecmp(p, "--SERVER=", 9) || (p > config && !isspace((unsigned char)p[-1])))
+			continue;
+		const char *v = p + 9;
+		size_t len = strcspn(v, " \t\r\n"), el = len;
+		const char *q = memchr(v, '/', len);
+		if (q && q > v && q + 1 < v + len && q[1] == '?')
+			el = (size_t)(q - v);
+		if ((why = parse_entry(v, el, &e)) != NULL)
+			mcr_usage_error("%s: --SERVER=%.*s: %s", origin, (int)(el > 64 ? 64 : el), v, why);
+	}
+}
+
 static memcached_st *
 from_config(const char *config, const char *origin)
 {
@@ -204,12 +238,14 @@ from_config(const char *config, const char *origin)
 	for (const char *p = config; *p; p++) {
 		tok = isspace((unsigned char)*p) ? 0 : tok + 1;
 		if (tok > TOKEN_MAX)
-			mcr_usage_error("%s: configuration has an option longer than %d bytes", origin, TOKEN_MAX);
+			mcr_usage_error("%s: configuration has an option longer than %d bytes", origin,
+			                TOKEN_MAX);
 	}
+	check_config_servers(config, origin);
 	if (mentions(config, "CONFIGURE-FILE"))
 		mcr_usage_error("%s: --CONFIGURE-FILE is not supported; use --config-file", origin);
 	if (libmemcached_check_configuration(config, len, err, sizeof(err)) != MEMCACHED_SUCCESS)
-		mcr_usage_error("%s: %s", origin, err);
+		mcr_usage_error("%s: %s", origin, tidy(err));
 	memc = memcached(config, len);
 	if (!memc)
 		mcr_usage_error("%s: libmemcached refused the configuration", origin);
@@ -242,8 +278,8 @@ apply_behavior(memcached_st *memc, const char *spec)
 		if (strlen(name) != nl || strncasecmp(name, spec, nl))
 			continue;
 		if (mcr_parse_uint(eq + 1, UINT64_MAX, &v) < 0)
-			mcr_usage_error("--behavior: %.*s: \"%s\" is not a non-negative whole number", (int)nl,
-			                spec, eq + 1);
+			mcr_usage_error("--behavior: %.*s: \"%s\" is not a non-negative whole number",
+			                (int)nl, spec, eq + 1);
 		behave(memc, (memcached_behavior_t)b, v, spec);
 		return b == MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS;
 	}
@@ -259,8 +295,8 @@ set_distribution(memcached_st *memc, const char *name)
 			return;
 		}
 	if (!strcmp(name, "random") || !strcmp(name, "vbucket") || !strcmp(name, "virtual-bucket"))
-		mcr_usage_error("--distribution: %s places keys without a fixed server; copies cannot be located",
-		                name);
+		mcr_usage_error(
+		    "--distribution: %s places keys without a fixed server; copies cannot be located", name);
 	mcr_usage_error("--distribution: unknown distribution \"%s\" (modula, consistent, ketama, "
 	                "ketama-weighted, ketama-spy)",
 	                name);
@@ -353,7 +389,8 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 		c->memc = from_config(config, origin);
 		replicas_set = mentions(config, "NUMBER-OF-REPLICAS");
 		if (memcached_server_count(c->memc) > 0 && servers)
-			mcr_usage_error("--servers and a configuration naming servers: give the servers once");
+			mcr_usage_error(
+			    "--servers and a configuration naming servers: give the servers once");
 	} else {
 		c->memc = memcached_create(NULL);
 		if (!c->memc)
@@ -395,7 +432,8 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	c->nservers = 0;
 	uint32_t n = memcached_server_count(c->memc);
 	if (n == 0)
-		mcr_usage_error("no servers: give --servers, MEMCACHED_SERVERS or a configuration with --SERVER");
+		mcr_usage_error(
+		    "no servers: give --servers, MEMCACHED_SERVERS or a configuration with --SERVER");
 	for (uint32_t i = 0; i < n; i++) {
 		const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, i);
 		bool sock = !strcmp(memcached_server_type(in), "SOCKET");
@@ -406,8 +444,9 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 
 	d = (memcached_server_distribution_t)memcached_behavior_get(c->memc, MEMCACHED_BEHAVIOR_DISTRIBUTION);
 	if (d == MEMCACHED_DISTRIBUTION_RANDOM || d == MEMCACHED_DISTRIBUTION_VIRTUAL_BUCKET)
-		mcr_usage_error("distribution %s places keys without a fixed server; copies cannot be located",
-		                libmemcached_string_distribution(d));
+		mcr_usage_error(
+		    "distribution %s places keys without a fixed server; copies cannot be located",
+		    libmemcached_string_distribution(d));
 	if (replicas_set) {
 		uint64_t r = memcached_behavior_get(c->memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS);
 		if (r > n - 1)

@@ -47,8 +47,8 @@ static const struct {
 	const char *word;
 	enum mcr_op op;
 } commands[] = {
-	{"set", MCR_SET},         {"add", MCR_ADD},         {"replace", MCR_REPLACE},
-	{"append", MCR_APPEND},   {"prepend", MCR_PREPEND},
+    {"set", MCR_SET},       {"add", MCR_ADD},         {"replace", MCR_REPLACE},
+    {"append", MCR_APPEND}, {"prepend", MCR_PREPEND},
 };
 
 static size_t

@@ -13,7 +13,7 @@
 /* Exit statuses, as cmp(1) and diff(1). */
 enum { MCR_YES = 0, MCR_NO = 1, MCR_TROUBLE = 2 };
 
-#define MCR_KEY_MAX 250
+#define MCR_KEY_MAX         250
 #define MCR_DEFAULT_TIMEOUT 3000
 
 /* util.c */
@@ -58,7 +58,7 @@ struct mcr_opts {
 /* A tool's own option: `id` (500 to 999) is passed to the tool's handler. */
 struct mcr_option {
 	const char *name;
-	int shortopt; /* 0: long only */
+	int shortopt;    /* 0: long only */
 	const char *arg; /* NULL: no argument */
 	const char *help;
 	int id;
@@ -80,9 +80,9 @@ _Noreturn void mcr_usage(const struct mcr_tool *tool, int status);
 struct mcr_conn;
 
 struct mcr_server {
-	char *host; /* host name, address or socket path */
+	char *host;    /* host name, address or socket path */
 	unsigned port; /* 0: unix socket */
-	char *label; /* host:port, [v6]:port or the socket path */
+	char *label;   /* host:port, [v6]:port or the socket path */
 	struct mcr_conn *conn;
 };
 
@@ -118,9 +118,9 @@ enum mcr_result {
 	MCR_EXISTS,
 	MCR_NOTSTORED,
 	MCR_TOOLARGE,
-	MCR_ERROR, /* any other server error; msg says which */
+	MCR_ERROR,       /* any other server error; msg says which */
 	MCR_UNREACHABLE, /* no answer: refused, timed out, closed */
-	MCR_SKIPPED /* not sent, by decision of the tool */
+	MCR_SKIPPED      /* not sent, by decision of the tool */
 };
 
 struct mcr_req {
@@ -135,7 +135,7 @@ struct mcr_req {
 	uint64_t cas;
 	/* results */
 	enum mcr_result result;
-	char *msg; /* why, when not OK (malloc'd) */
+	char *msg;  /* why, when not OK (malloc'd) */
 	char *rval; /* value read (malloc'd) */
 	size_t rlen;
 	uint32_t rflags;

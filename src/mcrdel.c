@@ -18,8 +18,9 @@ handle(int id, const char *arg, void *ctx)
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {"mcrdel", synopsis, "Delete every copy of keys in a replicated memcached cluster.",
-	                        options, handle, NULL};
+	struct mcr_tool tool = {
+	    "mcrdel", synopsis, "Delete every copy of keys in a replicated memcached cluster.",
+	    options,  handle,   NULL};
 	struct mcr_opts o;
 	struct mcr_cluster c;
 	struct mcr_req *reqs;

@@ -8,12 +8,12 @@
 enum { O_OUTPUT = 500, O_ALL, O_WHERE, O_COPY, O_SERVER };
 
 static const struct mcr_option options[] = {
-	{"output", 'o', "FILE", "write the value to FILE (one key)", O_OUTPUT},
-	{"all", 0, NULL, "show every copy side by side", O_ALL},
-	{"where", 0, NULL, "print the copy servers in order, without reading", O_WHERE},
-	{"copy", 0, "N", "read copy N only (0 is the primary)", O_COPY},
-	{"server", 0, "HOST:PORT", "read from this server only", O_SERVER},
-	{NULL, 0, NULL, NULL, 0},
+    {"output", 'o', "FILE", "write the value to FILE (one key)", O_OUTPUT},
+    {"all", 0, NULL, "show every copy side by side", O_ALL},
+    {"where", 0, NULL, "print the copy servers in order, without reading", O_WHERE},
+    {"copy", 0, "N", "read copy N only (0 is the primary)", O_COPY},
+    {"server", 0, "HOST:PORT", "read from this server only", O_SERVER},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static const char *const synopsis[] = {"KEY...", NULL};
@@ -48,7 +48,11 @@ struct answer {
 	int status;
 };
 
-static int worst(int a, int b) { return a > b ? a : b; }
+static int
+worst(int a, int b)
+{
+	return a > b ? a : b;
+}
 
 static void
 where(const struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
@@ -62,9 +66,9 @@ where(const struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format f
 			const char *label = c->servers[idx[r]].label;
 			mcr_role(r, role, sizeof(role));
 			struct mcr_field f[] = {
-				{"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
-				{"server", MCR_F_STR, label, strlen(label), 0},
-				{"role", MCR_F_STR, role, strlen(role), 0},
+			    {"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
+			    {"server", MCR_F_STR, label, strlen(label), 0},
+			    {"role", MCR_F_STR, role, strlen(role), 0},
 			};
 			mcr_emit(stdout, fmt, f, 3);
 		}
@@ -107,7 +111,8 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 		const struct mcr_req *p = &reqs[i * k];
 		for (unsigned r = 0; r < k; r++) {
 			const struct mcr_req *q = &reqs[i * k + r];
-			const char *label = c->servers[q->server].label, *word = mcr_result_word(q->result, q->op);
+			const char *label = c->servers[q->server].label,
+			           *word = mcr_result_word(q->result, q->op);
 			const char *sm = NULL;
 			bool found = q->result == MCR_OK;
 			bool known = q->result == MCR_OK || q->result == MCR_NOTFOUND;
@@ -120,15 +125,15 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 				status = worst(status, MCR_NO);
 			mcr_role(r, role, sizeof(role));
 			struct mcr_field f[] = {
-				{"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
-				{"server", MCR_F_STR, label, strlen(label), 0},
-				{"role", MCR_F_STR, role, strlen(role), 0},
-				{"status", MCR_F_STR, word, strlen(word), 0},
-				{"flags", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rflags},
-				{"size", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rlen},
-				{"cas", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rcas},
-				{"same", MCR_F_STR, sm, sm ? strlen(sm) : 0, 0},
-				{"message", MCR_F_MSG, q->msg, q->msg ? strlen(q->msg) : 0, 0},
+			    {"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
+			    {"server", MCR_F_STR, label, strlen(label), 0},
+			    {"role", MCR_F_STR, role, strlen(role), 0},
+			    {"status", MCR_F_STR, word, strlen(word), 0},
+			    {"flags", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rflags},
+			    {"size", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rlen},
+			    {"cas", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rcas},
+			    {"same", MCR_F_STR, sm, sm ? strlen(sm) : 0, 0},
+			    {"message", MCR_F_MSG, q->msg, q->msg ? strlen(q->msg) : 0, 0},
 			};
 			mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]) - (q->msg ? 0 : 1));
 		}
@@ -181,8 +186,9 @@ fetch(struct mcr_cluster *c, struct answer *a, size_t n, long only, const size_t
 				char *key = mcr_key_display(q->key, q->klen);
 				mcr_role(only >= 0 ? (unsigned)only : r, role, sizeof(role));
 				if (!mcr_quiet)
-					fprintf(stderr, "%s: %s: %s (%s): %s%s%s\n", mcr_prog, key, c->servers[q->server].label,
-					        server ? "server" : role, mcr_result_word(q->result, q->op), q->msg ? ": " : "",
+					fprintf(stderr, "%s: %s: %s (%s): %s%s%s\n", mcr_prog, key,
+					        c->servers[q->server].label, server ? "server" : role,
+					        mcr_result_word(q->result, q->op), q->msg ? ": " : "",
 					        q->msg ? q->msg : "");
 				free(key);
 			}
@@ -204,7 +210,8 @@ fetch(struct mcr_cluster *c, struct answer *a, size_t n, long only, const size_t
 			struct mcr_req *q = &reqs[i * k + r];
 			if (q->result != MCR_PENDING && !mcr_quiet)
 				fprintf(stderr, "%s: %s: cannot read from %s: %s\n", mcr_prog, key,
-				        c->servers[q->server].label, q->msg ? q->msg : mcr_result_word(q->result, q->op));
+				        c->servers[q->server].label,
+				        q->msg ? q->msg : mcr_result_word(q->result, q->op));
 		}
 		free(key);
 	}
@@ -225,8 +232,9 @@ print(const struct mcr_cluster *c, const struct answer *a, size_t n, enum mcr_fo
 		mcr_die(MCR_TROUBLE, "%s: %s", opt.output, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		const struct mcr_req *q = a[i].found ? &a[i].hit : NULL;
-		const char *status = a[i].status == MCR_YES ? "found" : a[i].status == MCR_NO ? "not-found"
-		                                                                            : "unreachable";
+		const char *status = a[i].status == MCR_YES  ? "found"
+		                     : a[i].status == MCR_NO ? "not-found"
+		                                             : "unreachable";
 		if (fmt == MCR_TEXT) {
 			if (q) {
 				fwrite(q->rval, 1, q->rlen, out);
@@ -241,11 +249,11 @@ print(const struct mcr_cluster *c, const struct answer *a, size_t n, enum mcr_fo
 		}
 		const char *label = q ? c->servers[q->server].label : NULL;
 		struct mcr_field f[] = {
-			{"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
-			{"status", MCR_F_STR, status, strlen(status), 0},
-			{"flags", q ? MCR_F_UINT : MCR_F_STR, NULL, 0, q ? q->rflags : 0},
-			{"server", MCR_F_STR, label, label ? strlen(label) : 0, 0},
-			{"value", MCR_F_VALUE, q ? q->rval : NULL, q ? q->rlen : 0, 0},
+		    {"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
+		    {"status", MCR_F_STR, status, strlen(status), 0},
+		    {"flags", q ? MCR_F_UINT : MCR_F_STR, NULL, 0, q ? q->rflags : 0},
+		    {"server", MCR_F_STR, label, label ? strlen(label) : 0, 0},
+		    {"value", MCR_F_VALUE, q ? q->rval : NULL, q ? q->rlen : 0, 0},
 		};
 		mcr_emit(out, fmt, f, 5);
 	}
@@ -256,8 +264,9 @@ print(const struct mcr_cluster *c, const struct answer *a, size_t n, enum mcr_fo
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {"mcrget", synopsis, "Read keys from a replicated memcached cluster, copy by copy.",
-	                        options, handle, NULL};
+	struct mcr_tool tool = {
+	    "mcrget", synopsis, "Read keys from a replicated memcached cluster, copy by copy.",
+	    options,  handle,   NULL};
 	struct mcr_opts o;
 	struct mcr_cluster c;
 	struct answer *a;

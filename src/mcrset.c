@@ -10,16 +10,16 @@
 enum { O_FILE = 500, O_ADD, O_REPLACE, O_APPEND, O_PREPEND, O_EXPIRE, O_FLAGS, O_MIN_COPIES, O_BATCH };
 
 static const struct mcr_option options[] = {
-	{"file", 0, "PATH", "read the value from a file", O_FILE},
-	{"add", 0, NULL, "store only if the primary does not hold the key", O_ADD},
-	{"replace", 0, NULL, "store only if the primary holds the key", O_REPLACE},
-	{"append", 0, NULL, "append to each copy", O_APPEND},
-	{"prepend", 0, NULL, "prepend to each copy", O_PREPEND},
-	{"expire", 'e', "SECONDS", "time to live (0: none)", O_EXPIRE},
-	{"flags", 'f', "N", "client flags (0 to 4294967295)", O_FLAGS},
-	{"min-copies", 'w', "N|majority|all", "copies that must be written (default all)", O_MIN_COPIES},
-	{"batch", 0, NULL, "store items in memcached text format from FILE or stdin", O_BATCH},
-	{NULL, 0, NULL, NULL, 0},
+    {"file", 0, "PATH", "read the value from a file", O_FILE},
+    {"add", 0, NULL, "store only if the primary does not hold the key", O_ADD},
+    {"replace", 0, NULL, "store only if the primary holds the key", O_REPLACE},
+    {"append", 0, NULL, "append to each copy", O_APPEND},
+    {"prepend", 0, NULL, "prepend to each copy", O_PREPEND},
+    {"expire", 'e', "SECONDS", "time to live (0: none)", O_EXPIRE},
+    {"flags", 'f', "N", "client flags (0 to 4294967295)", O_FLAGS},
+    {"min-copies", 'w', "N|majority|all", "copies that must be written (default all)", O_MIN_COPIES},
+    {"batch", 0, NULL, "store items in memcached text format from FILE or stdin", O_BATCH},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static const char *const synopsis[] = {"KEY [VALUE]", "--batch [FILE]", NULL};
@@ -69,7 +69,8 @@ min_copies(const struct mcr_cluster *c)
 	if (!strcmp(opt.min_copies, "majority"))
 		return c->copies / 2 + 1;
 	if (mcr_parse_uint(opt.min_copies, UINT32_MAX, &v) < 0 || v == 0)
-		mcr_usage_error("--min-copies: \"%s\" is not a positive number, majority or all", opt.min_copies);
+		mcr_usage_error("--min-copies: \"%s\" is not a positive number, majority or all",
+		                opt.min_copies);
 	if (v > c->copies)
 		mcr_usage_error("--min-copies: %s is more than the %u copies of each key", opt.min_copies,
 		                c->copies);
@@ -202,8 +203,9 @@ store(struct mcr_cluster *c, const struct mcr_item *items, size_t n, unsigned ne
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {"mcrset", synopsis, "Store an item on every copy of a replicated memcached cluster.",
-	                        options, handle, NULL};
+	struct mcr_tool tool = {
+	    "mcrset", synopsis, "Store an item on every copy of a replicated memcached cluster.",
+	    options,  handle,   NULL};
 	struct mcr_opts o;
 	struct mcr_cluster c;
 	struct mcr_item *items;

@@ -29,28 +29,27 @@ enum {
 };
 
 static const struct mcr_option common[] = {
-	{"servers", 's', "LIST", "servers: host[:port[:weight]],[v6]:port,/socket ($MEMCACHED_SERVERS)",
-	 O_SERVERS},
-	{"config", 0, "STRING", "libmemcached configuration string ($LIBMEMCACHED)", O_CONFIG},
-	{"config-file", 0, "PATH", "read the configuration string from a file", O_CONFIG_FILE},
-	{"replicas", 'r', "N", "copies beyond the primary (default 1)", O_REPLICAS},
-	{"distribution", 0, "NAME", "modula, consistent, ketama, ketama-weighted, ketama-spy",
-	 O_DISTRIBUTION},
-	{"hash", 0, "NAME", "key hash: default, md5, crc, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, ...", O_HASH},
-	{"ketama-compatible", 0, NULL, "libmemcached KETAMA_WEIGHTED (PHP OPT_LIBKETAMA_COMPATIBLE)",
-	 O_KETAMA_COMPATIBLE},
-	{"namespace", 0, "PREFIX", "prefix every key, as the application does", O_NAMESPACE},
-	{"behavior", 0, "NAME=VALUE", "set a libmemcached behaviour (repeatable)", O_BEHAVIOR},
-	{"sort-hosts", 0, NULL, "sort the server list (libmemcached SORT_HOSTS)", O_SORT_HOSTS},
-	{"timeout", 't', "MS", "connect and I/O timeout per server (default 3000)", O_TIMEOUT},
-	{"username", 'u', "NAME", "SASL user ($MEMCACHED_PASSWORD or --password-file)", O_USERNAME},
-	{"password-file", 0, "PATH", "read the SASL password from a file", O_PASSWORD_FILE},
-	{"format", 0, "FMT", "output format: text, tsv, json", O_FORMAT},
-	{"verbose", 'v', NULL, "report every copy", O_VERBOSE},
-	{"quiet", 'q', NULL, "no diagnostics, only the exit status", O_QUIET},
-	{"help", 'h', NULL, "show this help and exit", O_HELP},
-	{"version", 'V', NULL, "show the version and exit", O_VERSION},
-	{NULL, 0, NULL, NULL, 0},
+    {"servers", 's', "LIST", "servers: host[:port[:weight]],[v6]:port,/socket ($MEMCACHED_SERVERS)",
+     O_SERVERS},
+    {"config", 0, "STRING", "libmemcached configuration string ($LIBMEMCACHED)", O_CONFIG},
+    {"config-file", 0, "PATH", "read the configuration string from a file", O_CONFIG_FILE},
+    {"replicas", 'r', "N", "copies beyond the primary (default 1)", O_REPLICAS},
+    {"distribution", 0, "NAME", "modula, consistent, ketama, ketama-weighted, ketama-spy", O_DISTRIBUTION},
+    {"hash", 0, "NAME", "key hash: default, md5, crc, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, ...", O_HASH},
+    {"ketama-compatible", 0, NULL, "libmemcached KETAMA_WEIGHTED (PHP OPT_LIBKETAMA_COMPATIBLE)",
+     O_KETAMA_COMPATIBLE},
+    {"namespace", 0, "PREFIX", "prefix every key, as the application does", O_NAMESPACE},
+    {"behavior", 0, "NAME=VALUE", "set a libmemcached behaviour (repeatable)", O_BEHAVIOR},
+    {"sort-hosts", 0, NULL, "sort the server list (libmemcached SORT_HOSTS)", O_SORT_HOSTS},
+    {"timeout", 't', "MS", "connect and I/O timeout per server (default 3000)", O_TIMEOUT},
+    {"username", 'u', "NAME", "SASL user ($MEMCACHED_PASSWORD or --password-file)", O_USERNAME},
+    {"password-file", 0, "PATH", "read the SASL password from a file", O_PASSWORD_FILE},
+    {"format", 0, "FMT", "output format: text, tsv, json", O_FORMAT},
+    {"verbose", 'v', NULL, "report every copy", O_VERBOSE},
+    {"quiet", 'q', NULL, "no diagnostics, only the exit status", O_QUIET},
+    {"help", 'h', NULL, "show this help and exit", O_HELP},
+    {"version", 'V', NULL, "show the version and exit", O_VERSION},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static size_t
@@ -70,8 +69,8 @@ print_options(FILE *fp, const struct mcr_option *o)
 
 	for (; o->name; o++) {
 		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortopt ? "-" : "   ",
-		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name, o->arg ? "=" : "",
-		         o->arg ? o->arg : "");
+		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name,
+		         o->arg ? "=" : "", o->arg ? o->arg : "");
 		fprintf(fp, "  %-28s %s\n", left, o->help);
 	}
 }

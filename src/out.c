@@ -180,11 +180,11 @@ mcr_report(const struct mcr_cluster *c, enum mcr_format fmt, const struct mcr_re
 	mcr_role(copy, role, sizeof(role));
 	if (mcr_verbose || fmt != MCR_TEXT) {
 		struct mcr_field f[] = {
-			{"key", MCR_F_KEY, r->key, r->klen, 0},
-			{"server", MCR_F_STR, label, strlen(label), 0},
-			{"role", MCR_F_STR, role, strlen(role), 0},
-			{"result", MCR_F_STR, word, strlen(word), 0},
-			{"message", MCR_F_MSG, r->msg ? r->msg : "", r->msg ? strlen(r->msg) : 0, 0},
+		    {"key", MCR_F_KEY, r->key, r->klen, 0},
+		    {"server", MCR_F_STR, label, strlen(label), 0},
+		    {"role", MCR_F_STR, role, strlen(role), 0},
+		    {"result", MCR_F_STR, word, strlen(word), 0},
+		    {"message", MCR_F_MSG, r->msg ? r->msg : "", r->msg ? strlen(r->msg) : 0, 0},
 		};
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
 	} else if (failed && !mcr_quiet) {

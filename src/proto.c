@@ -21,8 +21,8 @@
 
 #include "mcr.h"
 
-#define HDR 24
-#define BODY_MAX ((size_t)1 << 31) /* memcached's items stop at 1 GiB */
+#define HDR        24
+#define BODY_MAX   ((size_t)1 << 31) /* memcached's items stop at 1 GiB */
 #define READ_CHUNK 65536
 
 struct mcr_conn {
@@ -38,10 +38,10 @@ struct mcr_conn {
 };
 
 static const uint8_t opcodes[] = {
-	[MCR_GET] = PROTOCOL_BINARY_CMD_GET,         [MCR_SET] = PROTOCOL_BINARY_CMD_SET,
-	[MCR_ADD] = PROTOCOL_BINARY_CMD_ADD,         [MCR_REPLACE] = PROTOCOL_BINARY_CMD_REPLACE,
-	[MCR_APPEND] = PROTOCOL_BINARY_CMD_APPEND,   [MCR_PREPEND] = PROTOCOL_BINARY_CMD_PREPEND,
-	[MCR_DELETE] = PROTOCOL_BINARY_CMD_DELETE,
+    [MCR_GET] = PROTOCOL_BINARY_CMD_GET,       [MCR_SET] = PROTOCOL_BINARY_CMD_SET,
+    [MCR_ADD] = PROTOCOL_BINARY_CMD_ADD,       [MCR_REPLACE] = PROTOCOL_BINARY_CMD_REPLACE,
+    [MCR_APPEND] = PROTOCOL_BINARY_CMD_APPEND, [MCR_PREPEND] = PROTOCOL_BINARY_CMD_PREPEND,
+    [MCR_DELETE] = PROTOCOL_BINARY_CMD_DELETE,
 };
 
 static void

@@ -161,7 +161,8 @@ mcr_finish_stdout(void)
 {
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (!mcr_quiet)
-			fprintf(stderr, "%s: write error on standard output: %s\n", mcr_prog, strerror(errno));
+			fprintf(stderr, "%s: write error on standard output: %s\n", mcr_prog,
+			        strerror(errno));
 		exit(MCR_TROUBLE);
 	}
 }
