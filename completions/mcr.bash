@@ -1,0 +1,99 @@
+# bash completion for the mcr tools: mcrset, mcrget, mcrdel
+#
+# One line per tool lists its long options, one option per word: the common
+# options first, then the tool's own.  Keep them equal to `TOOL --help` and to
+# man/TOOL.1.
+_mcr_opts_mcrset='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --file --add --replace --append --prepend --expire --flags --min-copies --batch'
+_mcr_opts_mcrget='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --output --all --where --copy --server'
+_mcr_opts_mcrdel='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version'
+
+# Options that take a value (names without the dashes), and short options that do.
+_mcr_valued=' servers config config-file replicas distribution hash namespace behavior timeout username password-file format file expire flags min-copies output copy server '
+_mcr_valued_short=' -s -r -t -u -e -f -w -o '
+
+# _mcr_values NAME CUR: fill COMPREPLY with the values of option NAME that start with CUR
+_mcr_values() {
+	local words=
+	case $1 in
+	format) words='text tsv json' ;;
+	distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
+	hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;
+	min-copies | w) words='all majority' ;;
+	config-file | password-file | file | output | o)
+		compopt -o filenames 2>/dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$2"))
+		return
+		;;
+	*) COMPREPLY=() && return ;;
+	esac
+	COMPREPLY=($(compgen -W "$words" -- "$2"))
+}
+
+_mcr() {
+	local tool=${1:-${COMP_WORDS[0]}} cur prev opt opts w i
+	tool=${tool##*/}
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	case $tool in
+	mcrset) opts=$_mcr_opts_mcrset ;;
+	mcrget) opts=$_mcr_opts_mcrget ;;
+	mcrdel) opts=$_mcr_opts_mcrdel ;;
+	*) return ;;
+	esac
+
+	# --opt=value, split by readline at '=' (the default COMP_WORDBREAKS) or not
+	if [[ $cur == = && $prev == --* ]]; then
+		_mcr_values "${prev#--}" ''
+		return
+	fi
+	if [[ $prev == = ]] && ((COMP_CWORD > 1)) && [[ ${COMP_WORDS[COMP_CWORD - 2]} == --* ]]; then
+		_mcr_values "${COMP_WORDS[COMP_CWORD - 2]#--}" "$cur"
+		return
+	fi
+	if [[ $cur == --*=* ]]; then
+		opt=${cur%%=*}
+		_mcr_values "${opt#--}" "${cur#*=}"
+		for i in "${!COMPREPLY[@]}"; do
+			COMPREPLY[i]=$opt=${COMPREPLY[i]}
+		done
+		return
+	fi
+
+	# --opt value and -o value
+	if [[ $prev == --* && $_mcr_valued == *" ${prev#--} "* ]]; then
+		_mcr_values "${prev#--}" "$cur"
+		return
+	fi
+	if [[ $prev == -? && $_mcr_valued_short == *" $prev "* ]]; then
+		_mcr_values "${prev#-}" "$cur"
+		return
+	fi
+
+	if [[ $cur == -* ]]; then
+		for w in $opts; do
+			[[ $w == "$cur"* ]] || continue
+			if [[ $_mcr_valued == *" ${w#--} "* ]]; then
+				COMPREPLY+=("$w=")
+			else
+				COMPREPLY+=("$w")
+			fi
+		done
+		[[ " ${COMPREPLY[*]} " == *"= "* ]] && compopt -o nospace 2>/dev/null
+		return
+	fi
+
+	# mcrset --batch FILE
+	if [[ $tool == mcrset ]]; then
+		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+			if [[ $w == --batch ]]; then
+				_mcr_values file "$cur"
+				return
+			fi
+		done
+	fi
+}
+
+complete -F _mcr mcrset mcrget mcrdel
