@@ -5,9 +5,9 @@ include config.mk
 # O is the build directory: `make O=build/asan CFLAGS=...` gives a second build beside the first
 O = build
 
-TOOLS = mcrset mcrget mcrdel
-LIB   = cluster opts proto out input util
-MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1
+TOOLS = mcrset mcrget mcrdel mcrverify
+LIB   = cluster opts proto out input keys util
+MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1 man/mcrverify.1
 MAN7  = man/mcr.7
 HDR   = src/mcr.h
 
@@ -35,6 +35,7 @@ $(BINS): $(O)/libmcr.a
 $(O)/mcrset: $(O)/mcrset.o
 $(O)/mcrget: $(O)/mcrget.o
 $(O)/mcrdel: $(O)/mcrdel.o
+$(O)/mcrverify: $(O)/mcrverify.o
 $(BINS):
 	$(CC) $(CFLAGS) -o $@ $@.o $(O)/libmcr.a $(LDFLAGS) $(DEPLIBS)
 

@@ -343,6 +343,7 @@ push_server(struct mcr_cluster *c, const char *host, unsigned port)
 	s->port = port;
 	s->label = label_of(host, port);
 	s->conn = NULL;
+	s->afd = 0;
 }
 
 static char *
@@ -474,6 +475,7 @@ void
 mcr_cluster_close(struct mcr_cluster *c)
 {
 	for (size_t i = 0; i < c->nservers; i++) {
+		mcr_disconnect(&c->servers[i]);
 		free(c->servers[i].host);
 		free(c->servers[i].label);
 	}

@@ -59,7 +59,7 @@ struct mcr_opts {
 struct mcr_option {
 	const char *name;
 	int shortopt;    /* 0: long only */
-	const char *arg; /* NULL: no argument */
+	const char *arg; /* NULL: no argument; "[NAME]": optional, given as --opt=NAME */
 	const char *help;
 	int id;
 };
@@ -84,6 +84,7 @@ struct mcr_server {
 	unsigned port; /* 0: unix socket */
 	char *label;   /* host:port, [v6]:port or the socket path */
 	struct mcr_conn *conn;
+	int afd; /* ASCII side connection for meta commands; 0: not opened, -1: failed */
 };
 
 struct mcr_cluster {
@@ -143,6 +144,9 @@ struct mcr_req {
 };
 
 void mcr_run(struct mcr_cluster *c, struct mcr_req *reqs, size_t n);
+int mcr_connect(const struct mcr_server *s, unsigned timeout_ms, char **why); /* a socket, or -1 and why */
+void mcr_disconnect(struct mcr_server *s);
+int mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int64_t *ttl);
 void mcr_req_clear(struct mcr_req *r);
 const char *mcr_result_word(enum mcr_result r, enum mcr_op op);
 
@@ -163,15 +167,57 @@ struct mcr_item {
 int mcr_parse_items(char *buf, size_t len, struct mcr_item **items, size_t *nitems, const char **err,
                     size_t *line);
 
+/* keys.c: where the keys to work on come from (operands, a key file, every key on every
+ * server), filtered to one shard; shared by mcrverify and mcrcopy. */
+struct mcr_key {
+	char key[MCR_KEY_MAX + 1];
+	size_t klen;
+	size_t origin; /* the server whose metadump listed it, or SIZE_MAX */
+	int64_t exp;   /* metadump's exp (server clock), -1: never; 0 when unknown */
+};
+
+struct mcr_keysrc {
+	char **args; /* operands */
+	size_t nargs;
+	const char *file;        /* -k: one percent-encoded key per line, "-" is stdin */
+	bool all;                /* -a: lru_crawler metadump all on every server */
+	uint64_t shard, nshards; /* shard I of N, 1-based; nshards 0: all */
+	/* state */
+	size_t next;
+	FILE *fp;
+	size_t lineno;
+	size_t server;
+	int fd;
+	char *buf;
+	size_t blen, bcap;
+	bool dumping;
+	bool fallback;          /* the server knows only metadump all */
+	size_t skipped_foreign; /* keys outside the namespace */
+	bool trouble;           /* a server could not be listed */
+};
+
+void mcr_shard_parse(struct mcr_keysrc *ks, const char *arg);
+int mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k);
+void mcr_keys_close(struct mcr_keysrc *ks);
+int mcr_percent_decode(const char *s, size_t len, char *out, size_t outmax, size_t *outlen);
+int mcr_metadump_line(const char *line, size_t len, struct mcr_key *k);
+
 /* out.c: one record in text, tsv or json */
-enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG };
+enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG, MCR_F_COPIES, MCR_F_REAL };
+
+/* MCR_F_COPIES: `s` points to `len` of these */
+struct mcr_copystate {
+	const char *server;
+	const char *role;
+	const char *state;
+};
 
 struct mcr_field {
 	const char *name;
 	enum mcr_ftype type;
 	const char *s;
 	size_t len;
-	uint64_t u;
+	uint64_t u; /* MCR_F_UINT; MCR_F_REAL: thousandths, shown as a decimal */
 };
 
 void mcr_emit(FILE *fp, enum mcr_format f, const struct mcr_field *fields, size_t n);

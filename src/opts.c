@@ -100,7 +100,7 @@ static void
 add(struct option *lo, size_t *nlo, char *so, size_t *nso, const struct mcr_option *o)
 {
 	lo[*nlo].name = o->name;
-	lo[*nlo].has_arg = o->arg ? required_argument : no_argument;
+	lo[*nlo].has_arg = !o->arg ? no_argument : o->arg[0] == '[' ? optional_argument : required_argument;
 	lo[*nlo].flag = NULL;
 	lo[*nlo].val = o->id;
 	(*nlo)++;

@@ -124,6 +124,16 @@ emit_json(FILE *fp, const struct mcr_field *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		switch (f[i].type) {
 		case MCR_F_UINT: json_object_set_new(obj, f[i].name, json_integer((json_int_t)f[i].u)); break;
+		case MCR_F_REAL: json_object_set_new(obj, f[i].name, json_real((double)f[i].u / 1000)); break;
+		case MCR_F_COPIES: {
+			const struct mcr_copystate *cs = (const struct mcr_copystate *)(const void *)f[i].s;
+			json_t *a = json_array();
+			for (size_t j = 0; j < f[i].len; j++)
+				json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "server", cs[j].server,
+				                                   "role", cs[j].role, "state", cs[j].state));
+			json_object_set_new(obj, f[i].name, a);
+			break;
+		}
 		default:
 			if (!f[i].s)
 				json_object_set_new(obj, f[i].name, json_null());
@@ -155,9 +165,16 @@ mcr_emit(FILE *fp, enum mcr_format fmt, const struct mcr_field *f, size_t n)
 		}
 		if (i)
 			putc(sep, fp);
-		if (f[i].type == MCR_F_UINT)
+		if (f[i].type == MCR_F_UINT) {
 			fprintf(fp, "%llu", (unsigned long long)f[i].u);
-		else if (!f[i].s)
+		} else if (f[i].type == MCR_F_REAL) {
+			fprintf(fp, "%.3f", (double)f[i].u / 1000);
+		} else if (f[i].type == MCR_F_COPIES) {
+			const struct mcr_copystate *cs = (const struct mcr_copystate *)(const void *)f[i].s;
+			for (size_t j = 0; j < f[i].len; j++)
+				fprintf(fp, "%s%s(%s)=%s", j ? " " : "", cs[j].server, cs[j].role,
+				        cs[j].state);
+		} else if (!f[i].s)
 			putc('-', fp);
 		else if (f[i].type == MCR_F_KEY)
 			mcr_key_encode(fp, f[i].s, f[i].len);

@@ -196,8 +196,8 @@ connect_addr(const struct sockaddr *sa, socklen_t salen, unsigned timeout_ms, ch
 	return fd;
 }
 
-static int
-open_socket(const struct mcr_server *s, unsigned timeout_ms, char **why)
+int
+mcr_connect(const struct mcr_server *s, unsigned timeout_ms, char **why)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -303,7 +303,7 @@ open_conn(struct mcr_cluster *c, struct mcr_server *s)
 
 	memset(cn, 0, sizeof(*cn));
 	s->conn = cn;
-	cn->fd = open_socket(s, c->timeout_ms, &why);
+	cn->fd = mcr_connect(s, c->timeout_ms, &why);
 	if (cn->fd < 0) {
 		give_up(s, why);
 		return;
@@ -552,4 +552,126 @@ mcr_result_word(enum mcr_result r, enum mcr_op op)
 	case MCR_SKIPPED: return "skipped";
 	}
 	return "?";
+}
+
+/* Sends one ASCII command and reads one reply line (without \r\n) into reply. */
+static int
+exchange_line(int fd, const char *cmd, size_t len, char *reply, size_t size, size_t *n, unsigned timeout_ms)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	while (off < len) {
+		if (wait_fd(fd, POLLOUT, timeout_ms) <= 0)
+			return -1;
+		if ((r = send(fd, cmd + off, len - off, MSG_NOSIGNAL)) < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	for (*n = 0;;) {
+		if (*n >= 2 && reply[*n - 2] == '\r' && reply[*n - 1] == '\n') {
+			*n -= 2;
+			reply[*n] = '\0';
+			return 0;
+		}
+		if (*n + 1 >= size || wait_fd(fd, POLLIN, timeout_ms) <= 0)
+			return -1;
+		if ((r = recv(fd, reply + *n, 1, 0)) <= 0) {
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			return -1;
+		}
+		*n += 1;
+	}
+}
+
+static void
+b64(const char *s, size_t len, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v =
+		    (uint32_t)(uint8_t)s[i] << 16 | (uint32_t)(uint8_t)s[i + 1] << 8 | (uint8_t)s[i + 2];
+		*out++ = t[v >> 18];
+		*out++ = t[v >> 12 & 63];
+		*out++ = t[v >> 6 & 63];
+		*out++ = t[v & 63];
+	}
+	if (i < len) {
+		uint32_t v =
+		    (uint32_t)(uint8_t)s[i] << 16 | (i + 1 < len ? (uint32_t)(uint8_t)s[i + 1] << 8 : 0);
+		*out++ = t[v >> 18];
+		*out++ = t[v >> 12 & 63];
+		*out++ = i + 1 < len ? t[v >> 6 & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* The binary protocol cannot read an item's remaining time to live; the meta command
+ * `mg <base64 key> b t` can, on a separate ASCII connection (a connection speaks one
+ * protocol). Returns 0 with *ttl (-1: never expires), 1 when the item is absent, -1 on trouble. */
+int
+mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int64_t *ttl)
+{
+	struct mcr_server *s = &c->servers[server];
+	char full[MCR_KEY_MAX + 1], cmd[32 + 4 * (MCR_KEY_MAX + 2) / 3 + 8], reply[64], *why = NULL;
+	size_t n = 0, flen = c->nslen + klen;
+	uint64_t v;
+
+	if (c->username && s->port != 0)
+		return -1;
+	if (s->afd < 0)
+		return -1;
+	if (s->afd == 0 && (s->afd = mcr_connect(s, c->timeout_ms, &why)) < 0) {
+		free(why);
+		return -1;
+	}
+	memcpy(full, c->ns, c->nslen);
+	memcpy(full + c->nslen, key, klen);
+	memcpy(cmd, "mg ", 3);
+	b64(full, flen, cmd + 3);
+	strcat(cmd, " b t\r\n");
+	if (exchange_line(s->afd, cmd, strlen(cmd), reply, sizeof(reply), &n, c->timeout_ms) < 0) {
+		close(s->afd);
+		s->afd = -1;
+		return -1;
+	}
+	if (n >= 2 && !memcmp(reply, "EN", 2))
+		return 1;
+	if (n < 5 || memcmp(reply, "HD t", 4))
+		return -1;
+	if (!strcmp(reply + 4, "-1")) {
+		*ttl = -1;
+		return 0;
+	}
+	if (mcr_parse_uint(reply + 4, INT64_MAX, &v) < 0)
+		return -1;
+	*ttl = (int64_t)v;
+	return 0;
+}
+
+void
+mcr_disconnect(struct mcr_server *s)
+{
+	struct mcr_conn *cn = s->conn;
+
+	if (s->afd > 0)
+		close(s->afd);
+	s->afd = 0;
+	if (!cn)
+		return;
+	if (cn->fd >= 0)
+		close(cn->fd);
+	free(cn->why);
+	free(cn->wbuf);
+	free(cn->rbuf);
+	free(cn->pending);
+	free(cn);
+	s->conn = NULL;
 }

@@ -1,0 +1,405 @@
+/* Key sources shared by mcrverify and mcrcopy: operands, a file of percent-encoded keys,
+ * or every key on every server through `lru_crawler metadump all` (memcached has no key
+ * scan in the binary protocol, and `stats cachedump` is capped). Keys stream through one
+ * fixed-size slot at a time, so memory does not grow with the data set. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mcr.h"
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int
+mcr_percent_decode(const char *s, size_t len, char *out, size_t outmax, size_t *outlen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '%') {
+			int hi, lo;
+			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			ch = hi << 4 | lo;
+			i += 2;
+		}
+		if (n == outmax)
+			return -1;
+		out[n++] = (char)ch;
+	}
+	*outlen = n;
+	return 0;
+}
+
+/* FNV-1a: stable across runs and machines, so shards split a cluster the same way every time. */
+static uint64_t
+shard_hash(const char *k, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)k[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void
+mcr_shard_parse(struct mcr_keysrc *ks, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	char i[24];
+	uint64_t a, b;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(i))
+		mcr_usage_error("--shard: \"%s\" is not I/N", arg);
+	memcpy(i, arg, (size_t)(slash - arg));
+	i[slash - arg] = '\0';
+	if (mcr_parse_uint(i, 1000000, &a) < 0 || mcr_parse_uint(slash + 1, 1000000, &b) < 0 || b == 0 ||
+	    a == 0 || a > b)
+		mcr_usage_error("--shard: \"%s\" is not I/N with 1 <= I <= N <= 1000000", arg);
+	ks->shard = a;
+	ks->nshards = b;
+}
+
+static bool
+in_shard(const struct mcr_keysrc *ks, const char *k, size_t n)
+{
+	return ks->nshards == 0 || shard_hash(k, n) % ks->nshards == ks->shard - 1;
+}
+
+/* One key line of a -k file; returns NULL or what is wrong. */
+static const char *
+file_key(const struct mcr_cluster *c, const char *line, size_t len, struct mcr_key *k)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (mcr_percent_decode(line, len, k->key, MCR_KEY_MAX, &k->klen) < 0)
+		return memchr(line, '%', len) ? "bad percent-encoding or key over 250 bytes"
+		                              : "key over 250 bytes";
+	return mcr_key_problem(c, k->key, k->klen);
+}
+
+static char *
+next_line(FILE *fp, size_t *len)
+{
+	static char *line;
+	static size_t cap;
+	ssize_t n = getline(&line, &cap, fp);
+
+	if (n < 0) {
+		free(line);
+		line = NULL;
+		cap = 0;
+		return NULL;
+	}
+	if (n > 0 && line[n - 1] == '\n')
+		n--;
+	*len = (size_t)n;
+	return line;
+}
+
+/* A regular file is checked whole before any key is used: bad input sends nothing. */
+static void
+open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	struct stat st;
+	struct mcr_key k;
+	const char *why;
+	char *line;
+	size_t len, no = 0;
+
+	ks->fp = strcmp(ks->file, "-") ? fopen(ks->file, "r") : stdin;
+	if (!ks->fp)
+		mcr_usage_error("%s: %s", ks->file, strerror(errno));
+	if (fstat(fileno(ks->fp), &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	while ((line = next_line(ks->fp, &len)) != NULL) {
+		no++;
+		if (len && (why = file_key(c, line, len, &k)) != NULL)
+			mcr_usage_error("%s:%zu: %s", ks->file, no, why);
+	}
+	if (ferror(ks->fp))
+		mcr_usage_error("%s: %s", ks->file, strerror(errno));
+	rewind(ks->fp);
+}
+
+int
+mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
+{
+	const char *sp, *e;
+	char num[24];
+	size_t nl;
+
+	if (len < 4 || memcmp(line, "key=", 4))
+		return -1;
+	sp = memchr(line, ' ', len);
+	if (!sp)
+		sp = line + len;
+	if (mcr_percent_decode(line + 4, (size_t)(sp - line - 4), k->key, MCR_KEY_MAX, &k->klen) < 0 ||
+	    k->klen == 0)
+		return -1;
+	k->exp = 0;
+	for (e = sp; e + 5 <= line + len; e++) {
+		if (memcmp(e, " exp=", 5))
+			continue;
+		e += 5;
+		nl = strcspn(e, " ");
+		if (nl == 0 || nl >= sizeof(num) || e + nl > line + len)
+			return -1;
+		memcpy(num, e, nl);
+		num[nl] = '\0';
+		uint64_t v;
+		if (!strcmp(num, "-1"))
+			k->exp = -1;
+		else if (mcr_parse_uint(num, INT64_MAX, &v) == 0)
+			k->exp = (int64_t)v;
+		else
+			return -1;
+		break;
+	}
+	return 0;
+}
+
+static int
+send_all(int fd, const char *s, size_t len, unsigned timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	ssize_t n;
+
+	while (len > 0) {
+		if (poll(&p, 1, (int)timeout_ms) <= 0)
+			return -1;
+		if ((n = send(fd, s, len, MSG_NOSIGNAL)) < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+dump_end(struct mcr_keysrc *ks)
+{
+	if (ks->dumping)
+		close(ks->fd);
+	ks->blen = 0;
+	ks->dumping = false;
+	ks->server++;
+}
+
+static void
+dump_fail(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char *why)
+{
+	mcr_warn("%s: cannot list keys: %s", c->servers[ks->server].label, why);
+	ks->trouble = true;
+	dump_end(ks);
+}
+
+/* `metadump hash` walks the hash table; `metadump all` walks the LRUs and misses items that
+ * reads move between LRUs during the walk (seen on 1.6.18), so it is only the fallback for
+ * servers that do not know `hash`. */
+#define DUMP_HASH "lru_crawler metadump hash\r\n"
+#define DUMP_ALL  "lru_crawler metadump all\r\n"
+
+/* Starts metadump on the next server. */
+static void
+dump_start(const struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	const struct mcr_server *s = &c->servers[ks->server];
+	char *why = NULL;
+
+	if (c->username && s->port != 0) {
+		dump_fail(c, ks, "a SASL server refuses the ASCII protocol that key listing needs");
+		return;
+	}
+	ks->fd = mcr_connect(s, c->timeout_ms, &why);
+	if (ks->fd < 0) {
+		dump_fail(c, ks, why);
+		free(why);
+		return;
+	}
+	ks->dumping = true;
+	ks->blen = 0;
+	ks->fallback = false;
+	if (send_all(ks->fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
+		dump_fail(c, ks, "cannot send the metadump command");
+		return;
+	}
+}
+
+/* Fills the buffer until it holds a whole line; returns its length (without \n), or -1. */
+static int
+dump_line(const struct mcr_cluster *c, struct mcr_keysrc *ks, size_t *len, const char **why)
+{
+	struct pollfd p = {.fd = ks->fd, .events = POLLIN};
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (ks->blen && (nl = memchr(ks->buf, '\n', ks->blen)) != NULL) {
+			*len = (size_t)(nl - ks->buf);
+			return 0;
+		}
+		if (ks->blen > 4096) {
+			*why = "protocol error: line too long";
+			return -1;
+		}
+		if (ks->bcap - ks->blen < 65536) {
+			ks->bcap = ks->blen + 131072;
+			ks->buf = mcr_xrealloc(ks->buf, ks->bcap);
+		}
+		if (poll(&p, 1, (int)c->timeout_ms) <= 0) {
+			*why = "no answer within the timeout";
+			return -1;
+		}
+		n = recv(ks->fd, ks->buf + ks->blen, ks->bcap - ks->blen, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			*why = "connection closed by the server";
+			return -1;
+		}
+		ks->blen += (size_t)n;
+	}
+}
+
+static void
+consume(struct mcr_keysrc *ks, size_t len)
+{
+	memmove(ks->buf, ks->buf + len + 1, ks->blen - len - 1);
+	ks->blen -= len + 1;
+}
+
+static int
+dump_next(const struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
+{
+	const char *why;
+	size_t len;
+	unsigned busy = 0;
+
+	while (ks->server < c->nservers) {
+		if (!ks->dumping)
+			dump_start(c, ks);
+		if (!ks->dumping)
+			continue;
+		if (dump_line(c, ks, &len, &why) < 0) {
+			dump_fail(c, ks, why);
+			continue;
+		}
+		char *line = ks->buf;
+		size_t l = len && line[len - 1] == '\r' ? len - 1 : len;
+		if (l < 4 || memcmp(line, "key=", 4))
+			mcr_trace("%s: metadump says %.*s", c->servers[ks->server].label,
+			          (int)(l > 60 ? 60 : l), line);
+		if (l == 3 && !memcmp(line, "END", 3)) {
+			dump_end(ks);
+			continue;
+		}
+		if (l >= 5 && !memcmp(line, "ERROR", 5) && !ks->fallback) {
+			consume(ks, len);
+			ks->fallback = true;
+			send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms);
+			continue;
+		}
+		if (l >= 4 && !memcmp(line, "BUSY", 4) && busy++ < 50) {
+			/* another crawl is running: ask again shortly */
+			consume(ks, len);
+			usleep(100000);
+			const char *cmd = ks->fallback ? DUMP_ALL : DUMP_HASH;
+			send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms);
+			continue;
+		}
+		if (mcr_metadump_line(line, l, k) < 0) {
+			char shown[80];
+			snprintf(shown, sizeof(shown), "unexpected answer \"%.*s\"", (int)(l > 60 ? 60 : l),
+			         line);
+			for (char *p = shown; *p; p++)
+				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+					*p = '?';
+			dump_fail(c, ks, shown);
+			continue;
+		}
+		consume(ks, len);
+		k->origin = ks->server;
+		/* only keys of this namespace belong to the application */
+		if (c->nslen) {
+			if (k->klen <= c->nslen || memcmp(k->key, c->ns, c->nslen)) {
+				ks->skipped_foreign++;
+				continue;
+			}
+			memmove(k->key, k->key + c->nslen, k->klen - c->nslen);
+			k->klen -= c->nslen;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int
+mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
+{
+	for (;;) {
+		k->origin = SIZE_MAX;
+		k->exp = 0;
+		if (ks->next < ks->nargs) {
+			const char *a = ks->args[ks->next++];
+			k->klen = strlen(a);
+			mcr_check_key(c, a, k->klen);
+			memcpy(k->key, a, k->klen);
+		} else if (ks->file) {
+			char *line;
+			size_t len;
+			const char *why;
+			if (!ks->fp)
+				open_file(c, ks);
+			if ((line = next_line(ks->fp, &len)) == NULL) {
+				if (ks->fp != stdin)
+					fclose(ks->fp);
+				ks->fp = NULL;
+				ks->file = NULL;
+				continue;
+			}
+			ks->lineno++;
+			if (len == 0)
+				continue;
+			if ((why = file_key(c, line, len, k)) != NULL)
+				mcr_usage_error("%s:%zu: %s", ks->file, ks->lineno, why);
+		} else if (ks->all) {
+			if (!dump_next(c, ks, k))
+				return 0;
+		} else {
+			return 0;
+		}
+		if (in_shard(ks, k->key, k->klen))
+			return 1;
+	}
+}
+
+void
+mcr_keys_close(struct mcr_keysrc *ks)
+{
+	if (ks->dumping)
+		close(ks->fd);
+	if (ks->fp && ks->fp != stdin)
+		fclose(ks->fp);
+	free(ks->buf);
+}
