@@ -60,6 +60,10 @@ test: all $(TESTBIN)
 demo: deps all
 	sh scripts/demo.sh $(O)
 
+# a benchmark, not a test: starts its own servers, prints a table of keys/s and peak RSS
+bench: deps all
+	sh bench/run.sh $(O)
+
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
 
@@ -80,4 +84,4 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps check test demo lint install uninstall clean
+.PHONY: all deps check test demo bench lint install uninstall clean
