@@ -109,6 +109,7 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 	mcr_run(c, reqs, n * k);
 	for (size_t i = 0; i < n; i++) {
 		const struct mcr_req *p = &reqs[i * k];
+		bool answered = false;
 		for (unsigned r = 0; r < k; r++) {
 			const struct mcr_req *q = &reqs[i * k + r];
 			const char *label = c->servers[q->server].label,
@@ -119,9 +120,8 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 
 			if (r > 0 && known && (p->result == MCR_OK || p->result == MCR_NOTFOUND))
 				sm = same(p, q) ? "yes" : "no";
-			if (!known)
-				status = MCR_TROUBLE;
-			else if (!found || (sm && *sm == 'n'))
+			answered |= known;
+			if (!found || (sm && *sm == 'n'))
 				status = worst(status, MCR_NO);
 			mcr_role(r, role, sizeof(role));
 			struct mcr_field f[] = {
@@ -135,8 +135,11 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 			    {"same", MCR_F_STR, sm, sm ? strlen(sm) : 0, 0},
 			    {"message", MCR_F_MSG, q->msg, q->msg ? strlen(q->msg) : 0, 0},
 			};
-			mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]) - (q->msg ? 0 : 1));
+			mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
 		}
+		/* one copy down is a copy not found; every copy down is an outage, not a miss */
+		if (!answered)
+			status = MCR_TROUBLE;
 	}
 	for (size_t i = 0; i < n * k; i++)
 		mcr_req_clear(&reqs[i]);
