@@ -135,6 +135,8 @@ emit_json(FILE *fp, const struct mcr_field *f, size_t n)
 			break;
 		}
 		default:
+			if (!f[i].s && f[i].type == MCR_F_MSG)
+				break; /* a message only when there is one */
 			if (!f[i].s)
 				json_object_set_new(obj, f[i].name, json_null());
 			else
