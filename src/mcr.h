@@ -46,7 +46,7 @@ struct mcr_opts {
 	const char *hash;
 	bool ketama_compatible;
 	const char *namespace;
-	const char **behaviors;
+	const char *behaviors[64];
 	size_t nbehaviors;
 	bool sort_hosts;
 	unsigned timeout_ms;

@@ -77,28 +77,30 @@ min_copies(const struct mcr_cluster *c)
 	return (unsigned)v;
 }
 
+/* The whole batch is read and checked before anything is sent; *buf holds what the items point into. */
 static struct mcr_item *
-batch_items(const struct mcr_cluster *c, const char *path, size_t *n)
+batch_items(const struct mcr_cluster *c, const char *path, size_t *n, char **buf)
 {
 	const char *name = strcmp(path, "-") ? path : "stdin", *err;
 	size_t len, line;
 	struct mcr_item *items;
-	char *buf = mcr_read_file(path, &len);
 
-	if (!buf)
+	*buf = mcr_read_file(path, &len);
+	if (!*buf)
 		mcr_usage_error("%s: %s", name, strerror(errno));
-	if (mcr_parse_items(buf, len, &items, n, &err, &line) < 0)
+	if (mcr_parse_items(*buf, len, &items, n, &err, &line) < 0)
 		mcr_usage_error("%s:%zu: %s", name, line, err);
 	for (size_t i = 0; i < *n; i++) {
 		const char *why = mcr_key_problem(c, items[i].key, items[i].klen);
 		if (why)
 			mcr_usage_error("%s:%zu: %s", name, items[i].line, why);
 	}
-	return items; /* keys and data point into buf, which lives as long as the process */
+	return items;
 }
 
+/* One item from the operands; *buf is the value when it was read from a file or stdin. */
 static struct mcr_item *
-single_item(const struct mcr_cluster *c, int argc, char **argv)
+single_item(const struct mcr_cluster *c, int argc, char **argv, char **buf)
 {
 	struct mcr_item *it = mcr_xmalloc(sizeof(*it));
 	const char *src = NULL;
@@ -122,7 +124,7 @@ single_item(const struct mcr_cluster *c, int argc, char **argv)
 		return it;
 	}
 	src = opt.file ? opt.file : "-";
-	if (!(it->data = mcr_read_file(src, &it->dlen)))
+	if (!(it->data = *buf = mcr_read_file(src, &it->dlen)))
 		mcr_usage_error("%s: %s", opt.file ? opt.file : "stdin", strerror(errno));
 	return it;
 }
@@ -209,6 +211,7 @@ main(int argc, char **argv)
 	struct mcr_opts o;
 	struct mcr_cluster c;
 	struct mcr_item *items;
+	char *buf = NULL;
 	size_t n, failed = 0;
 	unsigned need;
 	int i;
@@ -224,13 +227,15 @@ main(int argc, char **argv)
 	mcr_cluster_open(&c, &o);
 	need = min_copies(&c);
 	if (opt.batch) {
-		items = batch_items(&c, argc ? argv[0] : "-", &n);
+		items = batch_items(&c, argc ? argv[0] : "-", &n, &buf);
 	} else {
-		items = single_item(&c, argc, argv);
+		items = single_item(&c, argc, argv, &buf);
 		n = 1;
 	}
 	for (size_t off = 0; off < n; off += CHUNK)
 		failed += store(&c, items + off, n - off < CHUNK ? n - off : CHUNK, need, o.format);
+	free(items);
+	free(buf);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();
 	return failed ? MCR_NO : MCR_YES;

@@ -133,7 +133,8 @@ common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const cha
 	case O_KETAMA_COMPATIBLE: o->ketama_compatible = true; break;
 	case O_NAMESPACE: o->namespace = arg; break;
 	case O_BEHAVIOR:
-		o->behaviors = mcr_xrealloc(o->behaviors, (o->nbehaviors + 1) * sizeof(*o->behaviors));
+		if (o->nbehaviors == sizeof(o->behaviors) / sizeof(o->behaviors[0]))
+			mcr_usage_error("--behavior: at most 64 of them");
 		o->behaviors[o->nbehaviors++] = arg;
 		break;
 	case O_SORT_HOSTS: o->sort_hosts = true; break;

@@ -147,7 +147,8 @@ encode(const struct mcr_cluster *c, struct mcr_conn *cn, const struct mcr_req *r
 		put32(p + 4, r->exptime);
 		p += elen;
 	}
-	memcpy(p, c->ns, c->nslen);
+	if (c->nslen)
+		memcpy(p, c->ns, c->nslen);
 	memcpy(p + c->nslen, r->key, r->klen);
 	if (vlen)
 		memcpy(p + klen, r->val, vlen);
@@ -632,7 +633,8 @@ mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int6
 		free(why);
 		return -1;
 	}
-	memcpy(full, c->ns, c->nslen);
+	if (c->nslen)
+		memcpy(full, c->ns, c->nslen);
 	memcpy(full + c->nslen, key, klen);
 	memcpy(cmd, "mg ", 3);
 	b64(full, flen, cmd + 3);
