@@ -219,9 +219,9 @@ static int
 exptime_of(struct mcr_cluster *c, size_t server, const struct check *ch, uint32_t *exptime)
 {
 	int64_t ttl;
-	int rc = mcr_ttl(c, server, ch->k.key, ch->k.klen, &ttl);
+	const char *key = ch->k.key;
 
-	if (rc != 0)
+	if (mcr_ttls(c, server, &key, &ch->k.klen, 1, &ttl) < 0 || ttl == MCR_TTL_ABSENT)
 		return -1;
 	if (ttl < 0)
 		*exptime = 0;
@@ -373,7 +373,7 @@ report(const struct batch *b, size_t i, enum mcr_format fmt)
 	    {"class", MCR_F_STR, cls, strlen(cls), 0},
 	    {"copies", MCR_F_COPIES, (const char *)(const void *)cs, n, 0},
 	    {"repair", MCR_F_STR, out, out ? strlen(out) : 0, 0},
-	    {"message", MCR_F_MSG, msg, strlen(msg), 0},
+	    {"message", MCR_F_MSG, *msg ? msg : NULL, strlen(msg), 0},
 	};
 	mcr_emit(stdout, fmt, f, fmt == MCR_TEXT && !out ? 3 : 5);
 }
@@ -383,7 +383,7 @@ progress(bool last)
 {
 	static double shown;
 	double now = mcr_now(), el = now - tally.start;
-	uint64_t bad = tally.checked - tally.cls[C_OK];
+	uint64_t bad = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED];
 
 	if (!opt.progress || mcr_quiet || (!last && now - shown < 0.5))
 		return;
@@ -436,13 +436,14 @@ check_batch(struct batch *b, enum mcr_format fmt)
 		struct check *ch = &b->chk[i];
 		if (ch->cls == C_DUP)
 			continue;
-		tally.checked++;
+		/* a stray copy is not another key: its key is checked through its own copies */
+		tally.checked += ch->cls != C_MISPLACED;
 		tally.cls[ch->cls]++;
 		tally.repaired += ch->outcome == R_REPAIRED;
 		tally.skipped += ch->outcome == R_SKIPPED;
 		tally.failed += ch->outcome == R_FAILED;
 		tally.planned += ch->outcome == R_PLANNED;
-		if (ch->cls != C_OK)
+		if (ch->cls != C_OK || mcr_verbose)
 			report(b, i, fmt);
 		free(ch->msg);
 		ch->msg = NULL;
@@ -465,6 +466,7 @@ summary(enum mcr_format fmt, double secs)
 	    {"repaired", MCR_F_UINT, NULL, 0, tally.repaired},
 	    {"skipped", MCR_F_UINT, NULL, 0, tally.skipped},
 	    {"failed", MCR_F_UINT, NULL, 0, tally.failed},
+	    {"would_repair", MCR_F_UINT, NULL, 0, tally.planned},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
 	};
 
@@ -591,9 +593,9 @@ main(int argc, char **argv)
 	if (tally.cls[C_UNREACHABLE] || opt.ks.trouble)
 		status = MCR_TROUBLE;
 	else if (opt.policy == P_NONE || opt.dry_run)
-		status = tally.checked > tally.cls[C_OK] ? MCR_NO : MCR_YES;
+		status = tally.checked > tally.cls[C_OK] || tally.cls[C_MISPLACED] ? MCR_NO : MCR_YES;
 	else
-		status = tally.checked - tally.cls[C_OK] > tally.repaired ? MCR_NO : MCR_YES;
+		status = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED] > tally.repaired ? MCR_NO : MCR_YES;
 	summary(o.format, secs);
 	if (opt.prometheus)
 		prometheus(opt.prometheus, secs, status);

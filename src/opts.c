@@ -68,9 +68,11 @@ print_options(FILE *fp, const struct mcr_option *o)
 	char left[64];
 
 	for (; o->name; o++) {
+		/* an optional value, "[NAME]", is shown as --opt[=NAME] */
+		bool optional = o->arg && o->arg[0] == '[';
 		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortopt ? "-" : "   ",
 		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name,
-		         o->arg ? "=" : "", o->arg ? o->arg : "");
+		         optional ? "[=" : o->arg ? "=" : "", o->arg ? o->arg + optional : "");
 		fprintf(fp, "  %-28s %s\n", left, o->help);
 	}
 }

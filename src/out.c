@@ -143,7 +143,7 @@ emit_json(FILE *fp, const struct mcr_field *f, size_t n)
 				json_bytes(obj, f[i].name, f[i].s, f[i].len);
 		}
 	}
-	json_dumpf(obj, fp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_dumpf(obj, fp, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	putc('\n', fp);
 	json_decref(obj);
 }
@@ -203,7 +203,7 @@ mcr_report(const struct mcr_cluster *c, enum mcr_format fmt, const struct mcr_re
 		    {"server", MCR_F_STR, label, strlen(label), 0},
 		    {"role", MCR_F_STR, role, strlen(role), 0},
 		    {"result", MCR_F_STR, word, strlen(word), 0},
-		    {"message", MCR_F_MSG, r->msg ? r->msg : "", r->msg ? strlen(r->msg) : 0, 0},
+		    {"message", MCR_F_MSG, r->msg, r->msg ? strlen(r->msg) : 0, 0},
 		};
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
 	} else if (failed && !mcr_quiet) {
