@@ -1,4 +1,4 @@
-# bash completion for the mcr tools: mcrset, mcrget, mcrdel
+# bash completion for the mcr tools: mcrset, mcrget, mcrdel, mcrverify
 #
 # One line per tool lists its long options, one option per word: the common
 # options first, then the tool's own.  Keep them equal to `TOOL --help` and to
@@ -6,10 +6,20 @@
 _mcr_opts_mcrset='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --file --add --replace --append --prepend --expire --flags --min-copies --batch'
 _mcr_opts_mcrget='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --output --all --where --copy --server'
 _mcr_opts_mcrdel='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version'
+_mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --recheck-delay --prometheus --progress --no-progress --rate --batch --repair --dry-run'
 
-# Options that take a value (names without the dashes), and short options that do.
-_mcr_valued=' servers config config-file replicas distribution hash namespace behavior timeout username password-file format file expire flags min-copies output copy server '
-_mcr_valued_short=' -s -r -t -u -e -f -w -o '
+# Options that take a value (names without the dashes), and short options that do:
+# the common ones, then each tool's own (mcrset's --batch takes none, mcrverify's does).
+_mcr_valued=' servers config config-file replicas distribution hash namespace behavior timeout username password-file format '
+_mcr_valued_short=' -s -r -t -u '
+_mcr_valued_mcrset=' file expire flags min-copies '
+_mcr_valued_short_mcrset=' -e -f -w '
+_mcr_valued_mcrget=' output copy server '
+_mcr_valued_short_mcrget=' -o '
+_mcr_valued_mcrverify=' keys-from shard recheck-delay prometheus rate batch '
+_mcr_valued_short_mcrverify=' -k '
+# Options whose value is optional: only --opt=value gives one.
+_mcr_optional_mcrverify=' repair '
 
 # _mcr_values NAME CUR: fill COMPREPLY with the values of option NAME that start with CUR
 _mcr_values() {
@@ -19,7 +29,8 @@ _mcr_values() {
 	distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
 	hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;
 	min-copies | w) words='all majority' ;;
-	config-file | password-file | file | output | o)
+	repair) words='primary majority missing' ;;
+	config-file | password-file | file | output | o | keys-from | k | prometheus)
 		compopt -o filenames 2>/dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$2"))
@@ -31,7 +42,7 @@ _mcr_values() {
 }
 
 _mcr() {
-	local tool=${1:-${COMP_WORDS[0]}} cur prev opt opts w i
+	local tool=${1:-${COMP_WORDS[0]}} cur prev opt opts w i valued valued_short optional
 	tool=${tool##*/}
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
@@ -41,7 +52,19 @@ _mcr() {
 	mcrset) opts=$_mcr_opts_mcrset ;;
 	mcrget) opts=$_mcr_opts_mcrget ;;
 	mcrdel) opts=$_mcr_opts_mcrdel ;;
+	mcrverify) opts=$_mcr_opts_mcrverify ;;
 	*) return ;;
+	esac
+	valued=$_mcr_valued
+	valued_short=$_mcr_valued_short
+	optional=
+	case $tool in
+	mcrset) valued+=$_mcr_valued_mcrset valued_short+=$_mcr_valued_short_mcrset ;;
+	mcrget) valued+=$_mcr_valued_mcrget valued_short+=$_mcr_valued_short_mcrget ;;
+	mcrverify)
+		valued+=$_mcr_valued_mcrverify valued_short+=$_mcr_valued_short_mcrverify
+		optional=$_mcr_optional_mcrverify
+		;;
 	esac
 
 	# --opt=value, split by readline at '=' (the default COMP_WORDBREAKS) or not
@@ -63,11 +86,11 @@ _mcr() {
 	fi
 
 	# --opt value and -o value
-	if [[ $prev == --* && $_mcr_valued == *" ${prev#--} "* ]]; then
+	if [[ $prev == --* && $valued == *" ${prev#--} "* ]]; then
 		_mcr_values "${prev#--}" "$cur"
 		return
 	fi
-	if [[ $prev == -? && $_mcr_valued_short == *" $prev "* ]]; then
+	if [[ $prev == -? && $valued_short == *" $prev "* ]]; then
 		_mcr_values "${prev#-}" "$cur"
 		return
 	fi
@@ -75,8 +98,10 @@ _mcr() {
 	if [[ $cur == -* ]]; then
 		for w in $opts; do
 			[[ $w == "$cur"* ]] || continue
-			if [[ $_mcr_valued == *" ${w#--} "* ]]; then
+			if [[ $valued == *" ${w#--} "* ]]; then
 				COMPREPLY+=("$w=")
+			elif [[ $optional == *" ${w#--} "* ]]; then
+				COMPREPLY+=("$w" "$w=")
 			else
 				COMPREPLY+=("$w")
 			fi
@@ -96,4 +121,4 @@ _mcr() {
 	fi
 }
 
-complete -F _mcr mcrset mcrget mcrdel
+complete -F _mcr mcrset mcrget mcrdel mcrverify
