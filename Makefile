@@ -5,9 +5,9 @@ include config.mk
 # O is the build directory: `make O=build/asan CFLAGS=...` gives a second build beside the first
 O = build
 
-TOOLS = mcrset mcrget mcrdel mcrverify
+TOOLS = mcrset mcrget mcrdel mcrverify mcrcopy
 LIB   = cluster opts proto out input keys util
-MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1 man/mcrverify.1
+MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1 man/mcrverify.1 man/mcrcopy.1
 MAN7  = man/mcr.7
 HDR   = src/mcr.h
 
@@ -36,6 +36,7 @@ $(O)/mcrset: $(O)/mcrset.o
 $(O)/mcrget: $(O)/mcrget.o
 $(O)/mcrdel: $(O)/mcrdel.o
 $(O)/mcrverify: $(O)/mcrverify.o
+$(O)/mcrcopy: $(O)/mcrcopy.o
 $(BINS):
 	$(CC) $(CFLAGS) -o $@ $@.o $(O)/libmcr.a $(LDFLAGS) $(DEPLIBS)
 

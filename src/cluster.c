@@ -383,7 +383,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (o->config_file) {
 		config = owned = read_text_file("--config-file", o->config_file);
 		origin = o->config_file;
-	} else if (!config && (config = getenv("LIBMEMCACHED")) != NULL) {
+	} else if (!config && !o->no_env && (config = getenv("LIBMEMCACHED")) != NULL) {
 		origin = "LIBMEMCACHED";
 	}
 	if (config) {
@@ -398,7 +398,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 			mcr_die(MCR_TROUBLE, "out of memory");
 	}
 	free(owned);
-	if (!servers && memcached_server_count(c->memc) == 0 &&
+	if (!servers && !o->no_env && memcached_server_count(c->memc) == 0 &&
 	    (servers = getenv("MEMCACHED_SERVERS")) != NULL)
 		sorigin = "MEMCACHED_SERVERS";
 	if (o->username)

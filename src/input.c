@@ -178,3 +178,59 @@ bad:
 	free(v);
 	return -1;
 }
+
+/* One item from a stream (a dump on stdin): the command line, then exactly <bytes> of data and
+ * \r\n. Returns 1 with a malloc'd it->key and it->data, 0 at the end, -1 with *err; *line counts
+ * lines so errors can name the item. */
+int
+mcr_item_read(FILE *fp, struct mcr_item *it, size_t *line, const char **err)
+{
+	static char *cmd;
+	static size_t cap;
+	ssize_t n;
+	char *key;
+
+	do {
+		n = getline(&cmd, &cap, fp);
+		if (n < 0) {
+			free(cmd);
+			cmd = NULL;
+			cap = 0;
+			if (ferror(fp)) {
+				*err = "read error";
+				return -1;
+			}
+			return 0;
+		}
+		++*line;
+		if (cmd[n - 1] != '\n') {
+			*err = "command line not ended by a newline (truncated item)";
+			return -1;
+		}
+		cmd[--n] = '\0';
+		if (n > 0 && cmd[n - 1] == '\r')
+			cmd[--n] = '\0';
+	} while (n == 0);
+	if ((size_t)n != strlen(cmd)) {
+		*err = "NUL byte in command line";
+		return -1;
+	}
+	memset(it, 0, sizeof(*it));
+	it->line = *line;
+	if ((*err = parse_command(cmd, it)) != NULL)
+		return -1;
+	key = mcr_xmalloc(it->klen + 1);
+	memcpy(key, it->key, it->klen + 1);
+	it->key = key;
+	it->data = mcr_xmalloc(it->dlen + 2);
+	if (fread(it->data, 1, it->dlen + 2, fp) != it->dlen + 2 || it->data[it->dlen] != '\r' ||
+	    it->data[it->dlen + 1] != '\n') {
+		*err = feof(fp) ? "data shorter than <bytes> (truncated item)"
+		                : "data longer than <bytes> or not ended by \\r\\n";
+		free(it->key);
+		free(it->data);
+		return -1;
+	}
+	*line += count_lines(it->data, it->dlen) + 1;
+	return 1;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mcr.h"
@@ -220,6 +221,8 @@ dump_fail(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char *why)
 #define DUMP_HASH "lru_crawler metadump hash\r\n"
 #define DUMP_ALL  "lru_crawler metadump all\r\n"
 
+static int server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks);
+
 /* Starts metadump on the next server. */
 static void
 dump_start(const struct mcr_cluster *c, struct mcr_keysrc *ks)
@@ -240,6 +243,8 @@ dump_start(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 	ks->dumping = true;
 	ks->blen = 0;
 	ks->fallback = false;
+	if (server_clock(c, ks) < 0)
+		return;
 	if (send_all(ks->fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
 		dump_fail(c, ks, "cannot send the metadump command");
 		return;
@@ -287,6 +292,36 @@ consume(struct mcr_keysrc *ks, size_t len)
 {
 	memmove(ks->buf, ks->buf + len + 1, ks->blen - len - 1);
 	ks->blen -= len + 1;
+}
+
+/* metadump's exp is on the server's clock: learn its offset from ours with `stats`. */
+static int
+server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	const char *why;
+	size_t len;
+	uint64_t v;
+
+	if (send_all(ks->fd, "stats\r\n", 7, c->timeout_ms) < 0) {
+		dump_fail(c, ks, "cannot send stats");
+		return -1;
+	}
+	ks->clock_offset = 0;
+	for (;;) {
+		if (dump_line(c, ks, &len, &why) < 0) {
+			dump_fail(c, ks, why);
+			return -1;
+		}
+		size_t l = len && ks->buf[len - 1] == '\r' ? len - 1 : len;
+		ks->buf[l] = '\0';
+		if (l > 10 && !memcmp(ks->buf, "STAT time ", 10) &&
+		    mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
+			ks->clock_offset = (int64_t)v - (int64_t)time(NULL);
+		bool end = l == 3 && !memcmp(ks->buf, "END", 3);
+		consume(ks, len);
+		if (end)
+			return 0;
+	}
 }
 
 static int
@@ -340,6 +375,7 @@ dump_next(const struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 		}
 		consume(ks, len);
 		k->origin = ks->server;
+		k->expires = k->exp <= 0 ? k->exp : k->exp - ks->clock_offset;
 		/* only keys of this namespace belong to the application */
 		if (c->nslen) {
 			if (k->klen <= c->nslen || memcmp(k->key, c->ns, c->nslen)) {
@@ -359,7 +395,7 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 {
 	for (;;) {
 		k->origin = SIZE_MAX;
-		k->exp = 0;
+		k->exp = k->expires = 0;
 		if (ks->next < ks->nargs) {
 			const char *a = ks->args[ks->next++];
 			k->klen = strlen(a);

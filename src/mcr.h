@@ -53,6 +53,7 @@ struct mcr_opts {
 	const char *username;
 	const char *password_file;
 	enum mcr_format format;
+	bool no_env; /* ignore MEMCACHED_SERVERS and LIBMEMCACHED (mcrcopy's destination) */
 };
 
 /* A tool's own option: `id` (500 to 999) is passed to the tool's handler. */
@@ -146,7 +147,9 @@ struct mcr_req {
 void mcr_run(struct mcr_cluster *c, struct mcr_req *reqs, size_t n);
 int mcr_connect(const struct mcr_server *s, unsigned timeout_ms, char **why); /* a socket, or -1 and why */
 void mcr_disconnect(struct mcr_server *s);
-int mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int64_t *ttl);
+#define MCR_TTL_ABSENT (-2)
+int mcr_ttls(struct mcr_cluster *c, size_t server, const char *const *keys, const size_t *klens, size_t n,
+             int64_t *ttl);
 void mcr_req_clear(struct mcr_req *r);
 const char *mcr_result_word(enum mcr_result r, enum mcr_op op);
 
@@ -166,14 +169,16 @@ struct mcr_item {
 /* Parses text-protocol storage items from buf; returns 0, or -1 with *err and *line set. */
 int mcr_parse_items(char *buf, size_t len, struct mcr_item **items, size_t *nitems, const char **err,
                     size_t *line);
+int mcr_item_read(FILE *fp, struct mcr_item *it, size_t *line, const char **err);
 
 /* keys.c: where the keys to work on come from (operands, a key file, every key on every
  * server), filtered to one shard; shared by mcrverify and mcrcopy. */
 struct mcr_key {
 	char key[MCR_KEY_MAX + 1];
 	size_t klen;
-	size_t origin; /* the server whose metadump listed it, or SIZE_MAX */
-	int64_t exp;   /* metadump's exp (server clock), -1: never; 0 when unknown */
+	size_t origin;   /* the server whose metadump listed it, or SIZE_MAX */
+	int64_t exp;     /* metadump's exp, on the server's clock; -1: never; 0: unknown */
+	int64_t expires; /* the same on this machine's clock (unix time); -1: never; 0: unknown */
 };
 
 struct mcr_keysrc {
@@ -192,6 +197,7 @@ struct mcr_keysrc {
 	size_t blen, bcap;
 	bool dumping;
 	bool fallback;          /* the server knows only metadump all */
+	int64_t clock_offset;   /* server time minus local time, from `stats` */
 	size_t skipped_foreign; /* keys outside the namespace */
 	bool trouble;           /* a server could not be listed */
 };

@@ -595,7 +595,8 @@ main(int argc, char **argv)
 	else if (opt.policy == P_NONE || opt.dry_run)
 		status = tally.checked > tally.cls[C_OK] || tally.cls[C_MISPLACED] ? MCR_NO : MCR_YES;
 	else
-		status = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED] > tally.repaired ? MCR_NO : MCR_YES;
+		status = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED] > tally.repaired ? MCR_NO
+		                                                                                   : MCR_YES;
 	summary(o.format, secs);
 	if (opt.prometheus)
 		prometheus(opt.prometheus, secs, status);

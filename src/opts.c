@@ -72,7 +72,10 @@ print_options(FILE *fp, const struct mcr_option *o)
 		bool optional = o->arg && o->arg[0] == '[';
 		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortopt ? "-" : "   ",
 		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name,
-		         optional ? "[=" : o->arg ? "=" : "", o->arg ? o->arg + optional : "");
+		         optional ? "[="
+		         : o->arg ? "="
+		                  : "",
+		         o->arg ? o->arg + optional : "");
 		fprintf(fp, "  %-28s %s\n", left, o->help);
 	}
 }

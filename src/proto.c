@@ -616,13 +616,15 @@ b64(const char *s, size_t len, char *out)
 
 /* The binary protocol cannot read an item's remaining time to live; the meta command
  * `mg <base64 key> b t` can, on a separate ASCII connection (a connection speaks one
- * protocol). Returns 0 with *ttl (-1: never expires), 1 when the item is absent, -1 on trouble. */
+ * protocol), pipelined: all n commands go out, then the n one-line replies are read.
+ * ttl[i]: seconds left, -1 never expires, MCR_TTL_ABSENT. Returns 0, or -1 on trouble. */
 int
-mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int64_t *ttl)
+mcr_ttls(struct mcr_cluster *c, size_t server, const char *const *keys, const size_t *klens, size_t n,
+         int64_t *ttl)
 {
 	struct mcr_server *s = &c->servers[server];
-	char full[MCR_KEY_MAX + 1], cmd[32 + 4 * (MCR_KEY_MAX + 2) / 3 + 8], reply[64], *why = NULL;
-	size_t n = 0, flen = c->nslen + klen;
+	char full[MCR_KEY_MAX + 1], reply[64], *why = NULL, *cmd;
+	size_t len = 0, got;
 	uint64_t v;
 
 	if (c->username && s->port != 0)
@@ -633,29 +635,39 @@ mcr_ttl(struct mcr_cluster *c, size_t server, const char *key, size_t klen, int6
 		free(why);
 		return -1;
 	}
-	if (c->nslen)
-		memcpy(full, c->ns, c->nslen);
-	memcpy(full + c->nslen, key, klen);
-	memcpy(cmd, "mg ", 3);
-	b64(full, flen, cmd + 3);
-	strcat(cmd, " b t\r\n");
-	if (exchange_line(s->afd, cmd, strlen(cmd), reply, sizeof(reply), &n, c->timeout_ms) < 0) {
-		close(s->afd);
-		s->afd = -1;
-		return -1;
+	cmd = mcr_xmalloc(n * (16 + 4 * (MCR_KEY_MAX + 2) / 3) + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (c->nslen)
+			memcpy(full, c->ns, c->nslen);
+		memcpy(full + c->nslen, keys[i], klens[i]);
+		memcpy(cmd + len, "mg ", 3);
+		b64(full, c->nslen + klens[i], cmd + len + 3);
+		len += strlen(cmd + len);
+		memcpy(cmd + len, " b t\r\n", 7);
+		len += 7;
 	}
-	if (n >= 2 && !memcmp(reply, "EN", 2))
-		return 1;
-	if (n < 5 || memcmp(reply, "HD t", 4))
-		return -1;
-	if (!strcmp(reply + 4, "-1")) {
-		*ttl = -1;
-		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (exchange_line(s->afd, cmd, i == 0 ? len : 0, reply, sizeof(reply), &got, c->timeout_ms) <
+		    0)
+			goto bad;
+		if (got >= 2 && !memcmp(reply, "EN", 2))
+			ttl[i] = MCR_TTL_ABSENT;
+		else if (got < 5 || memcmp(reply, "HD t", 4))
+			goto bad;
+		else if (!strcmp(reply + 4, "-1"))
+			ttl[i] = -1;
+		else if (mcr_parse_uint(reply + 4, INT64_MAX, &v) == 0)
+			ttl[i] = (int64_t)v;
+		else
+			goto bad;
 	}
-	if (mcr_parse_uint(reply + 4, INT64_MAX, &v) < 0)
-		return -1;
-	*ttl = (int64_t)v;
+	free(cmd);
 	return 0;
+bad:
+	free(cmd);
+	close(s->afd);
+	s->afd = -1;
+	return -1;
 }
 
 void
