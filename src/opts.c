@@ -190,7 +190,9 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 		if (c == '?') {
 			if (optopt && optopt < 256)
 				mcr_usage_error("unknown option -%c (try --help)", optopt);
-			mcr_usage_error("unknown option %s (try --help)", argv[optind - 1]);
+			/* only the name: the value of a mistyped option may be a secret */
+			const char *bad = argv[optind - 1];
+			mcr_usage_error("unknown option %.*s (try --help)", (int)strcspn(bad, "="), bad);
 		}
 		if (c == ':')
 			mcr_usage_error("option %s needs a value", argv[optind - 1]);
