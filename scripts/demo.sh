@@ -3,7 +3,8 @@
 # 3-server memcached cluster (loopback, free ports, temp dir; everything is stopped and
 # removed on exit, whatever happens).
 #
-#   sh scripts/demo.sh [BINDIR]     BINDIR holds mcrset, mcrget, mcrdel (default: build)
+#   sh scripts/demo.sh [BINDIR]     BINDIR holds mcrset, mcrget, mcrdel, mcrverify, mcrcopy
+#                                   (default: build)
 #
 # Plain POSIX sh; needs memcached, bash (only to speak raw memcached protocol to one server)
 # and coreutils' timeout. Exit 0 when the story went as told, 1 when a step did not behave
@@ -17,7 +18,7 @@ die() {
 	exit 2
 }
 
-for t in mcrset mcrget mcrdel; do
+for t in mcrset mcrget mcrdel mcrverify mcrcopy; do
 	[ -x "$bindir/$t" ] || die "$bindir/$t not found: run make first (or give the tools' directory)"
 done
 for c in memcached bash timeout; do
@@ -105,7 +106,7 @@ run() {
 	printf '%s$ %s%s\n' "$B" "$(quote "$@")" "$R"
 	timeout --foreground 10 "$@" <"/dev/null" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	awk '{ print "    " $0 }' "$tmp/out"
+	awk '{ sub(/\r$/, ""); print "    " $0 }' "$tmp/out"
 	awk '{ print "  2> " $0 }' "$tmp/err"
 	printf '  [exit %d]\n' "$rc"
 	[ "$rc" -eq 124 ] && fail "$1 timed out after 10 s"
@@ -193,9 +194,11 @@ index_of() {
 printf '%smcr demo: client-side replication you can see%s\n' "$B" "$R"
 say "libmemcached can keep each key on several servers (NUMBER_OF_REPLICAS): copy r \
 of a key lives on server (hash(key) + r) mod n. It writes the replicas blindly and \
-reads only the first copy it can connect to. mcrset, mcrget and mcrdel use the same \
-placement, so they work on the same keys your application writes, but they act on \
-every copy and tell you what happened to each."
+reads only the first copy it can connect to. The mcr tools use the same placement, \
+so they work on the same keys your application writes, but they act on every copy \
+and tell you what happened to each: mcrset, mcrget and mcrdel write, read and delete; \
+mcrverify finds copies that drifted apart and repairs them; mcrcopy refills a server, \
+copies a cluster or dumps it."
 say "Exit status everywhere: 0 yes, 1 no (missing, different, fewer copies than asked), 2 trouble."
 
 ###############################################################################
@@ -274,7 +277,55 @@ run 0 "every copy present and identical to its primary: exit 0" \
 	mcrget -r 1 --all mail:alice mail:bob mail:carol
 
 ###############################################################################
-section "5. Lose a server"
+section "5. Find drift and repair it: mcrverify"
+say "Looking at keys one by one does not scale, and rewriting a value needs knowing it. \
+mcrverify reads every copy of the keys you name, or with --all of every key the servers \
+list (lru_crawler metadump), and reports each key whose copies disagree: missing (a copy \
+absent) or differ (a copy with another value or flags)."
+run 0 "a counter, written with its replica like the other keys" \
+	mcrset -r 1 -v counter:hits 41
+p4=$(copy_of counter:hits primary)
+[ -n "$p4" ] || fail "mcrget --where --format=tsv named no primary"
+# The key that loses a copy: one whose primary is not counter:hits' primary, so that each
+# repair reads its TTL from a different server (mcr 0.1.0 sends a stray NUL after each
+# `mg KEY b t`, so a second TTL read from the same server in one run fails).
+k5='' r5=''
+for k in mail:alice mail:bob mail:carol; do
+	if [ "$(copy_of "$k" primary)" != "$p4" ]; then
+		k5=$k r5=$(copy_of "$k" replica1)
+		break
+	fi
+done
+if [ -z "$k5" ] || [ -z "$r5" ]; then
+	fail "mcrget --where --format=tsv named no copy"
+fi
+MC_WHY="an incr as libmemcached's memcached_increment sends it: to the primary of counter:hits ($p4) only"
+mc "$p4" "incr counter:hits 1"
+expect_out '^42$'
+MC_WHY="$k5's copy on its replica1 ($r5) disappears: evicted, or deleted by a client with another server list"
+mc "$r5" "delete $k5"
+expect_out '^DELETED'
+run 1 "mcrverify KEY...: a line per bad key, KEY CLASS SERVER(ROLE)=STATE..., then a summary (exit 1)" \
+	mcrverify -r 1 mail:alice mail:bob mail:carol counter:hits
+expect_out '^counter:hits differ '
+expect_out "^$k5 missing "
+expect_out '^checked 4 keys .*ok 2, missing 1, differ 1,'
+run 1 "--all finds them without being told the keys; a key that looks bad is read again 200 ms later, so a write in flight is not reported" \
+	mcrverify -r 1 --all
+expect_out '^checked 4 keys .*ok 2, missing 1, differ 1, unreachable 0, misplaced 0'
+run 1 "--repair -n: what a repair would do, writing nothing (exit 1: the drift is still there)" \
+	mcrverify -r 1 --all --repair -n
+expect_out 'would-repair'
+expect_out 'would repair 2, would skip 0'
+run 0 "--repair makes every copy equal to the primary; it never overwrites an application's write: CAS-guarded set (add where a copy is absent), a copy changed since it was read is skipped" \
+	mcrverify -r 1 --all --repair
+expect_out 'repaired 2, skipped 0, failed 0'
+run 0 "checked again: every key consistent, exit 0" \
+	mcrverify -r 1 --all
+expect_out 'ok 4, missing 0, differ 0, unreachable 0, misplaced 0'
+
+###############################################################################
+section "6. Lose a server"
 p3=$(copy_of mail:carol primary)
 d=$(index_of "$p3") || fail "mail:carol's primary $p3 is none of our servers"
 say "Server $d ($p3), the primary of mail:carol, dies (SIGTERM)."
@@ -289,40 +340,58 @@ expect_out '^carol@example\.org$'
 run 2 "with no copy reachable (here: only the dead server, no replica) it is trouble, exit 2, never a miss" \
 	mcrget -r 0 -s "$p3" mail:carol
 say "Writes: by default mcrset wants every copy stored (-w all). With -r 2 each key has three \
-copies, one of them on the dead server."
+copies, one of them on the dead server. session:42 is a session: one hour to live (-e 3600)."
 run 1 "default -w all: two copies stored, one unreachable, so exit 1" \
-	mcrset -r 2 -v session:42 token-abc
+	mcrset -r 2 -e 3600 -v session:42 token-abc
 expect_out 'unreachable'
 run 0 "-w majority: 2 of 3 copies is enough, exit 0 (the report is the same)" \
-	mcrset -r 2 -w majority -v session:42 token-abc
-if [ "$(copy_of session:42 primary 2)" = "$p3" ]; then
+	mcrset -r 2 -w majority -e 3600 -v session:42 token-abc
+sp=$(copy_of session:42 primary 2)
+if [ "$sp" = "$p3" ]; then
 	say "session:42's primary is the dead server: libmemcached's memcached_set would have \
 failed outright and written no copy at all, replicas included. mcr writes every copy it can reach."
 fi
 run 1 "mcrdel deletes every copy and names those it could not reach (exit 1): a server that was only cut off would come back with the old value" \
-	mcrdel -r 1 -v mail:alice mail:bob mail:carol
+	mcrdel -r 1 -v mail:alice mail:bob mail:carol counter:hits
 expect_out 'deleted'
 expect_out 'unreachable'
 run 1 "the keys are gone from every reachable copy: not found, exit 1" \
-	mcrget -r 1 mail:alice mail:bob mail:carol
+	mcrget -r 1 mail:alice mail:bob mail:carol counter:hits
 
 say "The server comes back on its old port, empty: memcached keeps nothing on disk."
 eval "port=\${SRV$d##*:}"
 printf '\n%s$ memcached -U 0 -l 127.0.0.1 -p %s -u root &%s\n' "$B" "$port" "$R"
 if start_server "$d" "$port"; then
-	run 1 "--all shows the hole where the restarted server should hold a copy of session:42" \
-		mcrget -r 2 --all session:42
-	expect_out 'not-found'
-	run 0 "writing it again fills the hole" \
-		mcrset -r 2 -v session:42 token-abc
-	run 0 "all three copies present and identical" \
-		mcrget -r 2 --all session:42
+	run 1 "mcrverify --all (-r 2, as session:42 was written) finds the hole: the restarted server has no copy" \
+		mcrverify -r 2 --all
+	expect_out "^session:42 missing .*$p3\\([a-z0-9]+\\)=absent"
+	if [ "$sp" = "$p3" ]; then
+		say "mcrverify --repair trusts the primary by default, and here the primary is the \
+empty server, so it would skip session:42 (--repair=missing would fill it, key by key)."
+	fi
+	say "mcrcopy --rebuild=HOST:PORT is made for a server that lost everything: it refills \
+that one server with every key whose copy set includes it, read from the other copies \
+(primary first), with its flags and remaining TTL. It writes with add: a key the \
+application has written there since is left alone."
+	run 0 "refill the restarted server; the summary counts keys" \
+		mcrcopy -r 2 --rebuild="$p3"
+	expect_out '^1 copied, 0 already present, 0 expired, 0 failed'
+	MC_WHY="the rebuilt copy kept its TTL: mg with t (seconds left) and f (flags), on that server alone"
+	mc "$p3" "mg session:42 t f v"
+	expect_out '^VA 9 t3[0-9]{3} f0'
+	run 0 "every copy present and identical again: exit 0" \
+		mcrverify -r 2 --all
+	expect_out 'ok 1, missing 0, differ 0, unreachable 0, misplaced 0'
+	run 0 "--to=- dumps every key in memcached's text protocol (set KEY FLAGS EXPTIME BYTES, then the data, lines ending in \\r\\n; expiry as an absolute unix time), for mcrcopy --from=- --to=SERVERS to restore; the summary goes to stderr" \
+		mcrcopy -r 2 --all --to=-
+	expect_out '^set session:42 0 [0-9]{10} 9'
 else
 	say "(could not restart memcached on port $port; skipping this part)"
 fi
 
 ###############################################################################
-section "6. Done"
+section "7. Done"
 say "Stopping the servers and removing $tmp."
-say "More: man -l man/mcr.7 (placement, configuration, exit status), and man/mcrset.1, man/mcrget.1, man/mcrdel.1."
+say "More: man -l man/mcr.7 (placement, configuration, exit status), and man/mcrset.1, \
+man/mcrget.1, man/mcrdel.1, man/mcrverify.1; mcrcopy --help."
 exit 0

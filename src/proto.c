@@ -643,8 +643,8 @@ mcr_ttls(struct mcr_cluster *c, size_t server, const char *const *keys, const si
 		memcpy(cmd + len, "mg ", 3);
 		b64(full, c->nslen + klens[i], cmd + len + 3);
 		len += strlen(cmd + len);
-		memcpy(cmd + len, " b t\r\n", 7);
-		len += 7;
+		memcpy(cmd + len, " b t\r\n", 6);
+		len += 6;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (exchange_line(s->afd, cmd, i == 0 ? len : 0, reply, sizeof(reply), &got, c->timeout_ms) <
