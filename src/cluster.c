@@ -184,6 +184,33 @@ read_text_file(const char *what, const char *path, bool secret)
 	return s;
 }
 
+/* A configuration file as libmemcached's --CONFIGURE-FILE reads it: options on lines, blank
+ * lines and # comments allowed; joined into one string, in place. */
+static char *
+config_lines(char *text)
+{
+	char *out = text, *line = text, *end;
+
+	while (*line) {
+		size_t n = strcspn(line, "\n");
+		end = line + n;
+		char *hash = memchr(line, '#', n), *stop = hash ? hash : end;
+		while (line < stop && isspace((unsigned char)*line))
+			line++;
+		while (stop > line && isspace((unsigned char)stop[-1]))
+			stop--;
+		if (stop > line) {
+			if (out != text)
+				*out++ = ' ';
+			memmove(out, line, (size_t)(stop - line));
+			out += stop - line;
+		}
+		line = *end ? end + 1 : end;
+	}
+	*out = '\0';
+	return text;
+}
+
 static bool
 mentions(const char *config, const char *word)
 {
@@ -384,12 +411,16 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (o->config && o->config_file)
 		mcr_usage_error("--config and --config-file: give one of them");
 	if (o->config_file) {
-		config = owned = read_text_file("--config-file", o->config_file, false);
+		config = owned = config_lines(read_text_file("--config-file", o->config_file, false));
 		origin = o->config_file;
 	} else if (!config && !o->no_env && (config = getenv("LIBMEMCACHED")) != NULL) {
 		origin = "LIBMEMCACHED";
 	}
 	if (config) {
+		if (!owned)
+			config = owned = mcr_xstrdup(config);
+		for (size_t n = strlen(owned); n && isspace((unsigned char)owned[n - 1]); n--)
+			owned[n - 1] = '\0'; /* libmemcached's parser fails on a trailing space */
 		c->memc = from_config(config, origin);
 		replicas_set = mentions(config, "NUMBER-OF-REPLICAS");
 		if (memcached_server_count(c->memc) > 0 && servers)
