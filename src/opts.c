@@ -70,13 +70,12 @@ print_options(FILE *fp, const struct mcr_option *o)
 	for (; o->name; o++) {
 		/* an optional value, "[NAME]", is shown as --opt[=NAME] */
 		bool optional = o->arg && o->arg[0] == '[';
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortopt ? "-" : "   ",
-		         o->shortopt ? o->shortopt : ' ', o->shortopt ? ", " : " ", o->name,
-		         optional ? "[="
-		         : o->arg ? "="
-		                  : "",
+		char sh[5] = "    ";
+		if (o->shortopt)
+			snprintf(sh, sizeof(sh), "-%c, ", o->shortopt);
+		snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name, optional ? "[=" : o->arg ? "=" : "",
 		         o->arg ? o->arg + optional : "");
-		fprintf(fp, "  %-28s %s\n", left, o->help);
+		fprintf(fp, "  %-32s %s\n", left, o->help);
 	}
 }
 
