@@ -169,14 +169,11 @@ add_servers(memcached_st *memc, const char *list, const char *origin)
 }
 
 static char *
-read_text_file(const char *what, const char *path, bool secret)
+read_text_file(const char *what, const char *path)
 {
 	size_t len;
 	char *s = mcr_read_file(path, &len);
 
-	/* getopt takes --password=X for --password-file=X: never echo that path */
-	if (secret)
-		path = "the file";
 	if (!s)
 		mcr_usage_error("%s: %s: %s", what, path, strerror(errno));
 	if (memchr(s, '\0', len))
@@ -383,7 +380,7 @@ password(const struct mcr_opts *o)
 	const char *env;
 
 	if (o->password_file) {
-		p = read_text_file("--password-file", o->password_file, true);
+		p = read_text_file("--password-file", o->password_file);
 		if ((nl = strpbrk(p, "\r\n")) != NULL)
 			*nl = '\0';
 	} else if ((env = getenv("MEMCACHED_PASSWORD")) != NULL) {
@@ -411,7 +408,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (o->config && o->config_file)
 		mcr_usage_error("--config and --config-file: give one of them");
 	if (o->config_file) {
-		config = owned = config_lines(read_text_file("--config-file", o->config_file, false));
+		config = owned = config_lines(read_text_file("--config-file", o->config_file));
 		origin = o->config_file;
 	} else if (!config && !o->no_env && (config = getenv("LIBMEMCACHED")) != NULL) {
 		origin = "LIBMEMCACHED";

@@ -184,6 +184,13 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 	memset(&lo[nlo], 0, sizeof(*lo));
 	so[nso] = '\0';
 
+	/* getopt would take --password=X as --password-file=X: this option is spelled out, so a
+	 * password typed by mistake is neither used as a path nor echoed in a message */
+	for (int a = 1; a < argc && strcmp(argv[a], "--"); a++) {
+		size_t n = strcspn(argv[a], "=");
+		if (n > 2 && n < 15 && !strncmp(argv[a], "--password-file", n))
+			mcr_usage_error("unknown option %.*s (try --help)", (int)n, argv[a]);
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (c == '?') {

@@ -301,7 +301,7 @@ assert_all_hold() {
 	run -0 --separate-stderr mcrset -s "$SERVERS" -r 2 --format=json fk hello </dev/null
 	assert_json_lines
 	jq -se --arg p "$(srv "$p")" --arg r1 "$(srv "$r1")" --arg r2 "$(srv "$r2")" '
-		length == 3 and all(.[]; .key == "fk" and .result == "stored" and has("message")) and
+		length == 3 and all(.[]; .key == "fk" and .result == "stored") and
 		.[0].server == $p and .[0].role == "primary" and
 		.[1].server == $r1 and .[1].role == "replica1" and
 		.[2].server == $r2 and .[2].role == "replica2"' <<<"$output"
