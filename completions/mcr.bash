@@ -1,4 +1,4 @@
-# bash completion for the mcr tools: mcrset, mcrget, mcrdel, mcrverify
+# bash completion for the mcr tools: mcrset, mcrget, mcrdel, mcrverify, mcrcopy
 #
 # One line per tool lists its long options, one option per word: the common
 # options first, then the tool's own.  Keep them equal to `TOOL --help` and to
@@ -7,6 +7,7 @@ _mcr_opts_mcrset='--servers --config --config-file --replicas --distribution --h
 _mcr_opts_mcrget='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --output --all --where --copy --server'
 _mcr_opts_mcrdel='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version'
 _mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --recheck-delay --prometheus --progress --no-progress --rate --batch --repair --dry-run'
+_mcr_opts_mcrcopy='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --to --to-replicas --to-distribution --to-hash --from --rebuild --overwrite --verify --failed --dry-run --rate --batch --progress --no-progress'
 
 # Options that take a value (names without the dashes), and short options that do:
 # the common ones, then each tool's own (mcrset's --batch takes none, mcrverify's does).
@@ -18,6 +19,8 @@ _mcr_valued_mcrget=' output copy server '
 _mcr_valued_short_mcrget=' -o '
 _mcr_valued_mcrverify=' keys-from shard recheck-delay prometheus rate batch '
 _mcr_valued_short_mcrverify=' -k '
+_mcr_valued_mcrcopy=' keys-from shard to to-replicas to-distribution to-hash from rebuild failed rate batch '
+_mcr_valued_short_mcrcopy=' -k '
 # Options whose value is optional: only --opt=value gives one.
 _mcr_optional_mcrverify=' repair '
 
@@ -26,11 +29,12 @@ _mcr_values() {
 	local words=
 	case $1 in
 	format) words='text tsv json' ;;
-	distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
-	hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;
+	distribution | to-distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
+	hash | to-hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;
 	min-copies | w) words='all majority' ;;
 	repair) words='primary majority missing' ;;
-	config-file | password-file | file | output | o | keys-from | k | prometheus)
+	from) words='-' ;;
+	config-file | password-file | file | output | o | keys-from | k | prometheus | failed)
 		compopt -o filenames 2>/dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$2"))
@@ -53,6 +57,7 @@ _mcr() {
 	mcrget) opts=$_mcr_opts_mcrget ;;
 	mcrdel) opts=$_mcr_opts_mcrdel ;;
 	mcrverify) opts=$_mcr_opts_mcrverify ;;
+	mcrcopy) opts=$_mcr_opts_mcrcopy ;;
 	*) return ;;
 	esac
 	valued=$_mcr_valued
@@ -65,6 +70,7 @@ _mcr() {
 		valued+=$_mcr_valued_mcrverify valued_short+=$_mcr_valued_short_mcrverify
 		optional=$_mcr_optional_mcrverify
 		;;
+	mcrcopy) valued+=$_mcr_valued_mcrcopy valued_short+=$_mcr_valued_short_mcrcopy ;;
 	esac
 
 	# --opt=value, split by readline at '=' (the default COMP_WORDBREAKS) or not
@@ -121,4 +127,4 @@ _mcr() {
 	fi
 }
 
-complete -F _mcr mcrset mcrget mcrdel mcrverify
+complete -F _mcr mcrset mcrget mcrdel mcrverify mcrcopy

@@ -197,81 +197,21 @@ send_all(int fd, const char *s, size_t len, unsigned timeout_ms)
 	return 0;
 }
 
-static void
-dump_end(struct mcr_keysrc *ks)
-{
-	if (ks->dumping)
-		close(ks->fd);
-	ks->blen = 0;
-	ks->dumping = false;
-	ks->server++;
-}
-
-static void
-dump_fail(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char *why)
-{
-	mcr_warn("%s: cannot list keys: %s", c->servers[ks->server].label, why);
-	ks->trouble = true;
-	dump_end(ks);
-}
-
-/* `metadump hash` walks the hash table; `metadump all` walks the LRUs and misses items that
- * reads move between LRUs during the walk (seen on 1.6.18), so it is only the fallback for
- * servers that do not know `hash`. */
 #define DUMP_HASH "lru_crawler metadump hash\r\n"
-#define DUMP_ALL  "lru_crawler metadump all\r\n"
+#define DUMP_ALL "lru_crawler metadump all\r\n"
 
-static int server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks);
-
-/* Starts metadump on the next server. */
-static void
-dump_start(const struct mcr_cluster *c, struct mcr_keysrc *ks)
-{
-	const struct mcr_server *s = &c->servers[ks->server];
-	char *why = NULL;
-
-	if (c->username && s->port != 0) {
-		dump_fail(c, ks, "a SASL server refuses the ASCII protocol that key listing needs");
-		return;
-	}
-	ks->fd = mcr_connect(s, c->timeout_ms, &why);
-	if (ks->fd < 0) {
-		dump_fail(c, ks, why);
-		free(why);
-		return;
-	}
-	ks->dumping = true;
-	ks->blen = 0;
-	ks->fallback = false;
-	if (server_clock(c, ks) < 0)
-		return;
-	if (send_all(ks->fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
-		dump_fail(c, ks, "cannot send the metadump command");
-		return;
-	}
-}
-
-/* Fills the buffer until it holds a whole line; returns its length (without \n), or -1. */
+/* Reads from the socket into the buffer; returns -1 with *why on timeout, error or EOF. */
 static int
-dump_line(const struct mcr_cluster *c, struct mcr_keysrc *ks, size_t *len, const char **why)
+fill(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
 {
 	struct pollfd p = {.fd = ks->fd, .events = POLLIN};
-	char *nl;
 	ssize_t n;
 
+	if (ks->bcap - ks->blen < 65536) {
+		ks->bcap = ks->blen + 262144;
+		ks->buf = mcr_xrealloc(ks->buf, ks->bcap);
+	}
 	for (;;) {
-		if (ks->blen && (nl = memchr(ks->buf, '\n', ks->blen)) != NULL) {
-			*len = (size_t)(nl - ks->buf);
-			return 0;
-		}
-		if (ks->blen > 4096) {
-			*why = "protocol error: line too long";
-			return -1;
-		}
-		if (ks->bcap - ks->blen < 65536) {
-			ks->bcap = ks->blen + 131072;
-			ks->buf = mcr_xrealloc(ks->buf, ks->bcap);
-		}
 		if (poll(&p, 1, (int)c->timeout_ms) <= 0) {
 			*why = "no answer within the timeout";
 			return -1;
@@ -284,96 +224,178 @@ dump_line(const struct mcr_cluster *c, struct mcr_keysrc *ks, size_t *len, const
 			return -1;
 		}
 		ks->blen += (size_t)n;
+		return 0;
 	}
 }
 
-static void
-consume(struct mcr_keysrc *ks, size_t len)
+/* Handles every complete line in the buffer; returns 1 at END, 0 for more, -1 with *why. */
+static int
+spool_lines(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
 {
-	memmove(ks->buf, ks->buf + len + 1, ks->blen - len - 1);
-	ks->blen -= len + 1;
+	size_t off = 0;
+	char *nl;
+	int rc = 0;
+
+	while (rc == 0 && (nl = memchr(ks->buf + off, '\n', ks->blen - off)) != NULL) {
+		char *line = ks->buf + off;
+		size_t len = (size_t)(nl - line), l = len && line[len - 1] == '\r' ? len - 1 : len;
+		off += len + 1;
+		if (l >= 4 && !memcmp(line, "key=", 4)) {
+			if (fwrite(line, 1, len + 1, ks->spool) != len + 1) {
+				*why = "cannot write the key list to a temporary file";
+				rc = -1;
+			}
+		} else if (l == 3 && !memcmp(line, "END", 3)) {
+			rc = 1;
+		} else if (l >= 5 && !memcmp(line, "ERROR", 5) && !ks->fallback) {
+			/* a server before `metadump hash`: the LRU walk may miss keys that move */
+			ks->fallback = true;
+			if (send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms) < 0) {
+				*why = "cannot send the metadump command";
+				rc = -1;
+			}
+		} else if (l >= 4 && !memcmp(line, "BUSY", 4) && ks->busy++ < 50) {
+			/* another crawl is running: ask again shortly */
+			usleep(100000);
+			const char *cmd = ks->fallback ? DUMP_ALL : DUMP_HASH;
+			if (send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms) < 0) {
+				*why = "cannot send the metadump command";
+				rc = -1;
+			}
+		} else {
+			snprintf(ks->why, sizeof(ks->why), "unexpected answer \"%.*s\"", (int)(l > 60 ? 60 : l), line);
+			for (char *q = ks->why; *q; q++)
+				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+					*q = '?';
+			*why = ks->why;
+			rc = -1;
+		}
+	}
+	memmove(ks->buf, ks->buf + off, ks->blen - off);
+	ks->blen -= off;
+	return rc;
 }
 
 /* metadump's exp is on the server's clock: learn its offset from ours with `stats`. */
 static int
-server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks)
+server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
 {
-	const char *why;
-	size_t len;
+	char *nl;
 	uint64_t v;
 
 	if (send_all(ks->fd, "stats\r\n", 7, c->timeout_ms) < 0) {
-		dump_fail(c, ks, "cannot send stats");
+		*why = "cannot send stats";
 		return -1;
 	}
 	ks->clock_offset = 0;
 	for (;;) {
-		if (dump_line(c, ks, &len, &why) < 0) {
-			dump_fail(c, ks, why);
+		while ((nl = memchr(ks->buf, '\n', ks->blen)) != NULL) {
+			size_t len = (size_t)(nl - ks->buf);
+			if (len && ks->buf[len - 1] == '\r')
+				ks->buf[len - 1] = '\0';
+			*nl = '\0';
+			bool end = !strcmp(ks->buf, "END");
+			if (!strncmp(ks->buf, "STAT time ", 10) && mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
+				ks->clock_offset = (int64_t)v - (int64_t)time(NULL);
+			memmove(ks->buf, nl + 1, ks->blen - len - 1);
+			ks->blen -= len + 1;
+			if (end)
+				return 0;
+		}
+		if (ks->blen > 65536) {
+			*why = "protocol error: stats line too long";
 			return -1;
 		}
-		size_t l = len && ks->buf[len - 1] == '\r' ? len - 1 : len;
-		ks->buf[l] = '\0';
-		if (l > 10 && !memcmp(ks->buf, "STAT time ", 10) &&
-		    mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
-			ks->clock_offset = (int64_t)v - (int64_t)time(NULL);
-		bool end = l == 3 && !memcmp(ks->buf, "END", 3);
-		consume(ks, len);
-		if (end)
-			return 0;
+		if (fill(c, ks, why) < 0)
+			return -1;
 	}
+}
+
+/* The whole listing of one server goes to a temporary file as fast as the server sends it:
+ * memcached 1.6.18 holds a lock of the item table while a metadump reader is slow (fixed in
+ * 1.6.19), which would stall this tool's own reads and the applications'. */
+static int
+spool_server(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
+{
+	const struct mcr_server *s = &c->servers[ks->server];
+	char *cwhy = NULL;
+	int rc, fd;
+
+	if (c->username && s->port != 0) {
+		*why = "a SASL server refuses the ASCII protocol that key listing needs";
+		return -1;
+	}
+	if (!(ks->spool = tmpfile())) {
+		*why = "cannot create a temporary file for the key list";
+		return -1;
+	}
+	fd = mcr_connect(s, c->timeout_ms, &cwhy);
+	if (fd < 0) {
+		snprintf(ks->why, sizeof(ks->why), "%s", cwhy);
+		free(cwhy);
+		*why = ks->why;
+		return -1;
+	}
+	ks->fd = fd;
+	ks->blen = 0;
+	ks->fallback = false;
+	ks->busy = 0;
+	rc = server_clock(c, ks, why);
+	if (rc == 0 && send_all(fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
+		*why = "cannot send the metadump command";
+		rc = -1;
+	}
+	while (rc == 0 && (rc = fill(c, ks, why)) == 0)
+		rc = spool_lines(c, ks, why);
+	close(fd);
+	if (rc < 0 || fflush(ks->spool) == EOF) {
+		if (rc >= 0)
+			*why = "cannot write the key list to a temporary file";
+		return -1;
+	}
+	rewind(ks->spool);
+	return 0;
+}
+
+static void
+spool_end(struct mcr_keysrc *ks)
+{
+	if (ks->spool)
+		fclose(ks->spool);
+	ks->spool = NULL;
+	ks->server++;
 }
 
 static int
 dump_next(const struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 {
 	const char *why;
-	size_t len;
-	unsigned busy = 0;
+	ssize_t n;
 
 	while (ks->server < c->nservers) {
-		if (!ks->dumping)
-			dump_start(c, ks);
-		if (!ks->dumping)
-			continue;
-		if (dump_line(c, ks, &len, &why) < 0) {
-			dump_fail(c, ks, why);
-			continue;
-		}
-		char *line = ks->buf;
-		size_t l = len && line[len - 1] == '\r' ? len - 1 : len;
-		if (l < 4 || memcmp(line, "key=", 4))
-			mcr_trace("%s: metadump says %.*s", c->servers[ks->server].label,
-			          (int)(l > 60 ? 60 : l), line);
-		if (l == 3 && !memcmp(line, "END", 3)) {
-			dump_end(ks);
+		if (!ks->spool) {
+			if (spool_server(c, ks, &why) < 0) {
+				mcr_warn("%s: cannot list keys: %s", c->servers[ks->server].label, why);
+				ks->trouble = true;
+				spool_end(ks);
+			}
 			continue;
 		}
-		if (l >= 5 && !memcmp(line, "ERROR", 5) && !ks->fallback) {
-			consume(ks, len);
-			ks->fallback = true;
-			send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms);
+		if ((n = getline(&ks->line, &ks->linecap, ks->spool)) <= 0) {
+			spool_end(ks);
 			continue;
 		}
-		if (l >= 4 && !memcmp(line, "BUSY", 4) && busy++ < 50) {
-			/* another crawl is running: ask again shortly */
-			consume(ks, len);
-			usleep(100000);
-			const char *cmd = ks->fallback ? DUMP_ALL : DUMP_HASH;
-			send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms);
+		size_t l = (size_t)n - (ks->line[n - 1] == '\n');
+		if (l && ks->line[l - 1] == '\r')
+			l--;
+		if (mcr_metadump_line(ks->line, l, k) < 0) {
+			char *shown = mcr_key_display(ks->line, l > 60 ? 60 : l);
+			mcr_warn("%s: cannot list keys: unexpected line \"%s\"", c->servers[ks->server].label, shown);
+			free(shown);
+			ks->trouble = true;
+			spool_end(ks);
 			continue;
 		}
-		if (mcr_metadump_line(line, l, k) < 0) {
-			char shown[80];
-			snprintf(shown, sizeof(shown), "unexpected answer \"%.*s\"", (int)(l > 60 ? 60 : l),
-			         line);
-			for (char *p = shown; *p; p++)
-				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-					*p = '?';
-			dump_fail(c, ks, shown);
-			continue;
-		}
-		consume(ks, len);
 		k->origin = ks->server;
 		k->expires = k->exp <= 0 ? k->exp : k->exp - ks->clock_offset;
 		/* only keys of this namespace belong to the application */
@@ -433,9 +455,10 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 void
 mcr_keys_close(struct mcr_keysrc *ks)
 {
-	if (ks->dumping)
-		close(ks->fd);
+	if (ks->spool)
+		fclose(ks->spool);
 	if (ks->fp && ks->fp != stdin)
 		fclose(ks->fp);
 	free(ks->buf);
+	free(ks->line);
 }

@@ -191,13 +191,17 @@ struct mcr_keysrc {
 	size_t next;
 	FILE *fp;
 	size_t lineno;
-	size_t server;
+	size_t server;       /* the server being listed */
+	FILE *spool;         /* its listing, read whole into a temporary file */
 	int fd;
 	char *buf;
 	size_t blen, bcap;
-	bool dumping;
-	bool fallback;          /* the server knows only metadump all */
-	int64_t clock_offset;   /* server time minus local time, from `stats` */
+	char *line;
+	size_t linecap;
+	bool fallback;        /* the server knows only metadump all */
+	unsigned busy;        /* BUSY answers so far */
+	int64_t clock_offset; /* server time minus local time, from `stats` */
+	char why[128];
 	size_t skipped_foreign; /* keys outside the namespace */
 	bool trouble;           /* a server could not be listed */
 };

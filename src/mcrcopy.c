@@ -113,6 +113,7 @@ struct item {
 	int64_t expires; /* unix time, -1 never */
 	enum outcome outcome;
 	const char *why;
+	char *msg;       /* a server's message, owned */
 	char *owned_val; /* from a dump */
 };
 
@@ -120,6 +121,7 @@ struct item {
 struct dest {
 	struct mcr_cluster *c;
 	long only; /* --rebuild: the one server index; -1 every copy */
+	enum mcr_format fmt;
 };
 
 static void
@@ -216,8 +218,11 @@ write_cluster(const struct dest *d, struct item *items, size_t n)
 			if (it->outcome == PRESENT)
 				it->outcome = COPIED;
 		} else if (w[j].result != MCR_EXISTS && w[j].result != MCR_NOTSTORED) {
-			fail(it, w[j].msg ? w[j].msg : mcr_result_word(w[j].result, w[j].op));
-			w[j].msg = NULL; /* kept for the report; freed at exit */
+			if (w[j].msg && !it->msg) {
+				it->msg = w[j].msg; /* kept for the report */
+				w[j].msg = NULL;
+			}
+			fail(it, it->msg ? it->msg : mcr_result_word(w[j].result, w[j].op));
 		}
 	}
 	if (opt.verify && nw) {
@@ -348,19 +353,36 @@ read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, s
 	free(idx);
 }
 
+static const char *const outcome_names[] = {"copied", "present", "expired", "failed", "ignored"};
+
+/* Counts each key; -v prints a record per key (on stderr when a dump owns stdout). */
 static void
-account(struct item *items, size_t n)
+account(struct item *items, size_t n, enum mcr_format fmt)
 {
+	FILE *out = opt.to && !strcmp(opt.to, "-") ? stderr : stdout;
+
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
+		const char *word = outcome_names[it->outcome];
 		tally.n[it->outcome]++;
-		if (it->outcome != FAILED)
-			continue;
-		char *key = mcr_key_display(it->k.key, it->k.klen);
-		if (failed_fp)
-			fprintf(failed_fp, "%s\n", key);
-		mcr_warn("%s: not copied: %s", key, it->why ? it->why : "failed");
-		free(key);
+		if (mcr_verbose && it->outcome != IGNORED && !mcr_quiet) {
+			struct mcr_field f[] = {
+			    {"key", MCR_F_KEY, it->k.key, it->k.klen, 0},
+			    {"result", MCR_F_STR, word, strlen(word), 0},
+			    {"message", MCR_F_MSG, it->why, it->why ? strlen(it->why) : 0, 0},
+			};
+			mcr_emit(out, fmt, f, 3);
+		}
+		if (it->outcome == FAILED) {
+			char *key = mcr_key_display(it->k.key, it->k.klen);
+			if (failed_fp)
+				fprintf(failed_fp, "%s\n", key);
+			if (!mcr_verbose)
+				mcr_warn("%s: not copied: %s", key, it->why ? it->why : "failed");
+			free(key);
+		}
+		free(it->msg);
+		it->msg = NULL;
 	}
 }
 
@@ -398,7 +420,7 @@ deliver(const struct dest *d, struct item *items, size_t n)
 		write_cluster(d, items, n);
 	else
 		dump(items, n);
-	account(items, n);
+	account(items, n, d->fmt);
 	pace();
 }
 
@@ -477,6 +499,7 @@ open_dest(const struct mcr_opts *so, struct mcr_cluster *dc)
 	o.distribution = opt.to_distribution;
 	o.hash = opt.to_hash;
 	o.nbehaviors = 0;
+	o.ketama_compatible = o.sort_hosts = false;
 	mcr_cluster_open(dc, &o);
 	return dc;
 }
@@ -519,7 +542,7 @@ main(int argc, char **argv)
 	    NULL};
 	struct mcr_opts o;
 	struct mcr_cluster src, dst;
-	struct dest d = {NULL, -1};
+	struct dest d = {NULL, -1, MCR_TEXT};
 	struct item *items;
 	struct mcr_req *reqs = NULL;
 	bool to_stdout;
@@ -552,6 +575,7 @@ main(int argc, char **argv)
 		mcr_usage_error(
 		    "--to-replicas, --to-distribution and --to-hash describe a destination cluster");
 	to_stdout = opt.to && !strcmp(opt.to, "-");
+	d.fmt = o.format;
 	if (opt.progress < 0)
 		opt.progress = isatty(2);
 	if (opt.failed && !(failed_fp = fopen(opt.failed, "w")))
@@ -563,9 +587,9 @@ main(int argc, char **argv)
 		size_t before = src.nservers, t = mcr_server_add(&src, opt.rebuild);
 		if (src.nservers != before)
 			mcr_usage_error("--rebuild: %s is not a server of the cluster", opt.rebuild);
-		d = (struct dest){&src, (long)t};
+		d = (struct dest){&src, (long)t, o.format};
 	} else if (!to_stdout) {
-		d = (struct dest){open_dest(&o, &dst), -1};
+		d = (struct dest){open_dest(&o, &dst), -1, o.format};
 	}
 
 	items = mcr_xcalloc(opt.batch, sizeof(*items));
