@@ -119,8 +119,10 @@ same_value(const struct mcr_req *a, const struct mcr_req *b)
 	return a->rflags == b->rflags && a->rlen == b->rlen && !memcmp(a->rval, b->rval, a->rlen);
 }
 
+/* Sets up the reads of key i. partial: a key listed by replica p reads copies 0..p-1 only,
+ * since it is checked there only when none of them holds it (usually one holds it). */
 static void
-prepare(struct batch *b, size_t i)
+prepare(struct batch *b, size_t i, bool partial)
 {
 	struct check *ch = &b->chk[i];
 	size_t *idx = &b->idx[i * b->k];
@@ -133,9 +135,37 @@ prepare(struct batch *b, size_t i)
 		q[r].key = ch->k.key;
 		q[r].klen = ch->k.klen;
 		q[r].server = r < b->k ? idx[r] : ch->k.origin;
-		if (r == b->k && ch->pos != -1)
+		if ((r == b->k && ch->pos != -1) || (partial && r < b->k && ch->pos > 0 && (int)r >= ch->pos))
 			q[r].result = MCR_SKIPPED;
 	}
+}
+
+/* Reads the keys which[0..n) again, every copy. */
+static void
+read_again(struct batch *b, const size_t *which, size_t n)
+{
+	struct mcr_req *r2 = mcr_xcalloc(n * b->w, sizeof(*r2));
+
+	for (size_t j = 0; j < n; j++) {
+		prepare(b, which[j], false);
+		memcpy(&r2[j * b->w], &b->reqs[which[j] * b->w], b->w * sizeof(*r2));
+	}
+	mcr_run(b->c, r2, n * b->w);
+	for (size_t j = 0; j < n; j++)
+		memcpy(&b->reqs[which[j] * b->w], &r2[j * b->w], b->w * sizeof(*r2));
+	free(r2);
+}
+
+/* A key listed by replica p whose copies 0..p-1 were read: held by one of them? */
+static bool
+held_earlier(const struct batch *b, size_t i)
+{
+	const struct mcr_req *q = &b->reqs[i * b->w];
+
+	for (int r = 0; r < b->chk[i].pos; r++)
+		if (q[r].result == MCR_OK)
+			return true;
+	return false;
 }
 
 static void
@@ -407,28 +437,30 @@ check_batch(struct batch *b, enum mcr_format fmt)
 				ch->pos = (int)r;
 		ch->outcome = R_NONE;
 		ch->why = NULL;
-		prepare(b, i);
+		prepare(b, i, true);
 	}
 	mcr_run(b->c, b->reqs, b->n * b->w);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->chk[i].pos > 0 && !held_earlier(b, i))
+			again[na++] = i;
+	if (na)
+		read_again(b, again, na);
+	na = 0;
 	for (size_t i = 0; i < b->n; i++) {
+		if (b->chk[i].pos > 0 && held_earlier(b, i)) {
+			b->chk[i].cls = C_DUP;
+			continue;
+		}
 		classify(b, i, true);
 		if (b->chk[i].cls != C_OK && b->chk[i].cls != C_DUP)
 			again[na++] = i;
 	}
 	/* a write in flight is not an alarm: look again at what looked wrong */
 	if (na && opt.recheck_ms) {
-		struct mcr_req *r2 = mcr_xcalloc(na * b->w, sizeof(*r2));
 		usleep(opt.recheck_ms * 1000);
-		for (size_t j = 0; j < na; j++) {
-			prepare(b, again[j]);
-			memcpy(&r2[j * b->w], &b->reqs[again[j] * b->w], b->w * sizeof(*r2));
-		}
-		mcr_run(b->c, r2, na * b->w);
-		for (size_t j = 0; j < na; j++) {
-			memcpy(&b->reqs[again[j] * b->w], &r2[j * b->w], b->w * sizeof(*r2));
+		read_again(b, again, na);
+		for (size_t j = 0; j < na; j++)
 			classify(b, again[j], false);
-		}
-		free(r2);
 	}
 	if (opt.policy != P_NONE)
 		repair(b);
