@@ -338,6 +338,8 @@ spool_server(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **wh
 	}
 	ks->fd = fd;
 	ks->blen = 0;
+	if (!ks->buf)
+		ks->buf = mcr_xmalloc(ks->bcap = 262144);
 	ks->fallback = false;
 	ks->busy = 0;
 	rc = server_clock(c, ks, why);
