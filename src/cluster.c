@@ -30,12 +30,6 @@ static const struct {
     {"ketama-spy", MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA_SPY},
 };
 
-struct entry {
-	char host[SOCKPATH_MAX + 1 > HOST_MAX + 1 ? SOCKPATH_MAX + 1 : HOST_MAX + 1];
-	unsigned port; /* 0: unix socket */
-	uint32_t weight;
-};
-
 static bool
 hostchar(int ch)
 {
@@ -43,8 +37,8 @@ hostchar(int ch)
 }
 
 /* One entry of a server list; returns NULL or what is wrong with it. */
-static const char *
-parse_entry(const char *s, size_t len, struct entry *e)
+const char *
+mcr_parse_server(const char *s, size_t len, struct mcr_entry *e)
 {
 	const char *p, *end = s + len, *colon;
 	uint64_t v;
@@ -58,6 +52,9 @@ parse_entry(const char *s, size_t len, struct entry *e)
 	if (s[0] == '/') {
 		if (len > SOCKPATH_MAX)
 			return "socket path too long";
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return "control character in socket path";
 		memcpy(e->host, s, len);
 		e->host[len] = '\0';
 		e->port = 0;
@@ -124,7 +121,7 @@ parse_entry(const char *s, size_t len, struct entry *e)
 }
 
 static void
-add_entry(memcached_st *memc, const struct entry *e, const char *spec)
+add_entry(memcached_st *memc, const struct mcr_entry *e, const char *spec)
 {
 	memcached_return_t rc;
 
@@ -136,33 +133,61 @@ add_entry(memcached_st *memc, const struct entry *e, const char *spec)
 		mcr_usage_error("server \"%s\": %s", spec, memcached_strerror(memc, rc));
 }
 
-/* Validate the whole list before anything is added: libmemcached's parser crashes on some. */
-static void
-add_servers(memcached_st *memc, const char *list, const char *origin)
+/* The whole list is checked before anything is added: libmemcached's parser crashes on some.
+ * Returns NULL and the entries, or what is wrong and in which entry (*which, 0: the list). */
+const char *
+mcr_parse_servers(const char *list, struct mcr_entry **out, size_t *n, size_t *which)
 {
-	size_t len = strlen(list), n = 0;
-	const char *s = list, *comma;
-	struct entry *es;
-	const char *why;
+	size_t len = strlen(list);
+	const char *s = list, *comma, *why;
+	struct mcr_entry *es;
 
+	*n = *which = 0;
 	if (len == 0)
-		mcr_usage_error("%s: empty server list", origin);
+		return "empty server list";
 	if (len > LIST_MAX)
-		mcr_usage_error("%s: server list too long (%zu bytes, at most %d)", origin, len, LIST_MAX);
+		return "server list too long (at most 65536 bytes)";
 	es = mcr_xmalloc((len / 2 + 1) * sizeof(*es));
 	for (;;) {
 		comma = strchr(s, ',');
 		size_t el = comma ? (size_t)(comma - s) : strlen(s);
-		if ((why = parse_entry(s, el, &es[n])) != NULL) {
-			if (el > 64)
-				mcr_usage_error("%s: server %zu (\"%.40s...\"): %s", origin, n + 1, s, why);
-			mcr_usage_error("%s: server %zu (\"%.*s\"): %s", origin, n + 1, (int)el, s, why);
+		if ((why = mcr_parse_server(s, el, &es[*n])) != NULL) {
+			*which = *n + 1;
+			free(es);
+			return why;
 		}
-		n++;
+		++*n;
 		if (!comma)
 			break;
 		s = comma + 1;
 	}
+	*out = es;
+	return NULL;
+}
+
+/* The n-th entry of a list, percent-encoded and cut short, for a message. */
+static char *
+entry_shown(const char *list, size_t n)
+{
+	const char *s = list;
+
+	while (--n > 0)
+		s = strchr(s, ',') + 1;
+	size_t el = strcspn(s, ",");
+	return mcr_key_display(s, el > 64 ? 64 : el);
+}
+
+static void
+add_servers(memcached_st *memc, const char *list, const char *origin)
+{
+	struct mcr_entry *es;
+	size_t n, which;
+	const char *why = mcr_parse_servers(list, &es, &n, &which);
+
+	if (why && which == 0)
+		mcr_usage_error("%s: %s", origin, why);
+	if (why)
+		mcr_usage_error("%s: server %zu (\"%s\"): %s", origin, which, entry_shown(list, which), why);
 	for (size_t i = 0; i < n; i++)
 		add_entry(memc, &es[i], list);
 	free(es);
@@ -183,8 +208,8 @@ read_text_file(const char *what, const char *path)
 
 /* A configuration file as libmemcached's --CONFIGURE-FILE reads it: options on lines, blank
  * lines and # comments allowed; joined into one string, in place. */
-static char *
-config_lines(char *text)
+char *
+mcr_config_lines(char *text)
 {
 	char *out = text, *line = text, *end;
 
@@ -232,48 +257,59 @@ tidy(char *err)
 	return p;
 }
 
-/* The configuration parser accepts port 99999 (and wraps it): check each --SERVER= as a
- * server list entry first. */
-static void
-check_config_servers(const char *config, const char *origin)
+/* What is wrong with a configuration string, or NULL; checked before libmemcached parses it,
+ * since its parser wraps port 99999 and would take over-long hosts. err receives the parser's
+ * own message when that is the problem. */
+const char *
+mcr_config_problem(const char *config, char *err, size_t errsize)
 {
-	struct entry e;
+	size_t len = strlen(config), tok = 0;
+	struct mcr_entry e;
 	const char *why;
 
+	if (len == 0)
+		return "empty configuration";
+	if (len > LIST_MAX)
+		return "configuration too long (at most 65536 bytes)";
+	for (const char *p = config; *p; p++) {
+		if ((unsigned char)*p < 0x20 && !isspace((unsigned char)*p))
+			return "control character in the configuration";
+		tok = isspace((unsigned char)*p) ? 0 : tok + 1;
+		if (tok > TOKEN_MAX)
+			return "configuration has an option longer than 1024 bytes";
+	}
 	for (const char *p = config; *p; p++) {
 		if (strncasecmp(p, "--SERVER=", 9) || (p > config && !isspace((unsigned char)p[-1])))
 			continue;
 		const char *v = p + 9;
-		size_t len = strcspn(v, " \t\r\n"), el = len;
-		const char *q = memchr(v, '/', len);
-		if (q && q > v && q + 1 < v + len && q[1] == '?')
+		size_t vl = strcspn(v, " \t\r\n\v\f"), el = vl;
+		const char *q = memchr(v, '/', vl);
+		if (q && q > v && q + 1 < v + vl && q[1] == '?')
 			el = (size_t)(q - v);
-		if ((why = parse_entry(v, el, &e)) != NULL)
-			mcr_usage_error("%s: --SERVER=%.*s: %s", origin, (int)(el > 64 ? 64 : el), v, why);
+		if ((why = mcr_parse_server(v, el, &e)) != NULL) {
+			char *shown = mcr_key_display(v, el > 64 ? 64 : el);
+			snprintf(err, errsize, "--SERVER=%s: %s", shown, why);
+			free(shown);
+			return err;
+		}
 	}
+	if (mentions(config, "CONFIGURE-FILE"))
+		return "--CONFIGURE-FILE is not supported; use --config-file";
+	if (libmemcached_check_configuration(config, len, err, errsize) != MEMCACHED_SUCCESS)
+		return tidy(err);
+	return NULL;
 }
 
 static memcached_st *
 from_config(const char *config, const char *origin)
 {
 	char err[512];
-	size_t len = strlen(config), tok = 0;
+	const char *why = mcr_config_problem(config, err, sizeof(err));
 	memcached_st *memc;
 
-	if (len > LIST_MAX)
-		mcr_usage_error("%s: configuration too long (%zu bytes, at most %d)", origin, len, LIST_MAX);
-	for (const char *p = config; *p; p++) {
-		tok = isspace((unsigned char)*p) ? 0 : tok + 1;
-		if (tok > TOKEN_MAX)
-			mcr_usage_error("%s: configuration has an option longer than %d bytes", origin,
-			                TOKEN_MAX);
-	}
-	check_config_servers(config, origin);
-	if (mentions(config, "CONFIGURE-FILE"))
-		mcr_usage_error("%s: --CONFIGURE-FILE is not supported; use --config-file", origin);
-	if (libmemcached_check_configuration(config, len, err, sizeof(err)) != MEMCACHED_SUCCESS)
-		mcr_usage_error("%s: %s", origin, tidy(err));
-	memc = memcached(config, len);
+	if (why)
+		mcr_usage_error("%s: %s", origin, why);
+	memc = memcached(config, strlen(config));
 	if (!memc)
 		mcr_usage_error("%s: libmemcached refused the configuration", origin);
 	return memc;
@@ -408,7 +444,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (o->config && o->config_file)
 		mcr_usage_error("--config and --config-file: give one of them");
 	if (o->config_file) {
-		config = owned = config_lines(read_text_file("--config-file", o->config_file));
+		config = owned = mcr_config_lines(read_text_file("--config-file", o->config_file));
 		origin = o->config_file;
 	} else if (!config && !o->no_env && (config = getenv("LIBMEMCACHED")) != NULL) {
 		origin = "LIBMEMCACHED";
@@ -559,13 +595,15 @@ mcr_place(const struct mcr_cluster *c, const char *key, size_t len, size_t *idx)
 size_t
 mcr_server_add(struct mcr_cluster *c, const char *spec)
 {
-	struct entry e;
+	struct mcr_entry e;
 	const char *why;
 
 	if (strchr(spec, ','))
 		mcr_usage_error("--server: \"%s\": one server only", spec);
-	if ((why = parse_entry(spec, strlen(spec), &e)) != NULL)
-		mcr_usage_error("--server: \"%.64s\": %s", spec, why);
+	if ((why = mcr_parse_server(spec, strlen(spec), &e)) != NULL) {
+		char *shown = mcr_key_display(spec, strlen(spec) > 64 ? 64 : strlen(spec));
+		mcr_usage_error("--server: \"%s\": %s", shown, why);
+	}
 	for (size_t i = 0; i < c->nservers; i++) {
 		if (c->servers[i].port == e.port && !strcmp(c->servers[i].host, e.host))
 			return i;

@@ -60,22 +60,34 @@ shard_hash(const char *k, size_t n)
 	return h;
 }
 
-void
-mcr_shard_parse(struct mcr_keysrc *ks, const char *arg)
+const char *
+mcr_parse_shard(const char *arg, uint64_t *shard, uint64_t *nshards)
 {
 	const char *slash = strchr(arg, '/');
 	char i[24];
 	uint64_t a, b;
 
 	if (!slash || (size_t)(slash - arg) >= sizeof(i))
-		mcr_usage_error("--shard: \"%s\" is not I/N", arg);
+		return "not I/N";
 	memcpy(i, arg, (size_t)(slash - arg));
 	i[slash - arg] = '\0';
 	if (mcr_parse_uint(i, 1000000, &a) < 0 || mcr_parse_uint(slash + 1, 1000000, &b) < 0 || b == 0 ||
 	    a == 0 || a > b)
-		mcr_usage_error("--shard: \"%s\" is not I/N with 1 <= I <= N <= 1000000", arg);
-	ks->shard = a;
-	ks->nshards = b;
+		return "not I/N with 1 <= I <= N <= 1000000";
+	*shard = a;
+	*nshards = b;
+	return NULL;
+}
+
+void
+mcr_shard_parse(struct mcr_keysrc *ks, const char *arg)
+{
+	const char *why = mcr_parse_shard(arg, &ks->shard, &ks->nshards);
+
+	if (why) {
+		char *shown = mcr_key_display(arg, strlen(arg) > 40 ? 40 : strlen(arg));
+		mcr_usage_error("--shard: \"%s\" is %s", shown, why);
+	}
 }
 
 static bool
@@ -198,7 +210,7 @@ send_all(int fd, const char *s, size_t len, unsigned timeout_ms)
 }
 
 #define DUMP_HASH "lru_crawler metadump hash\r\n"
-#define DUMP_ALL "lru_crawler metadump all\r\n"
+#define DUMP_ALL  "lru_crawler metadump all\r\n"
 
 /* Reads from the socket into the buffer; returns -1 with *why on timeout, error or EOF. */
 static int
@@ -263,7 +275,8 @@ spool_lines(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why
 				rc = -1;
 			}
 		} else {
-			snprintf(ks->why, sizeof(ks->why), "unexpected answer \"%.*s\"", (int)(l > 60 ? 60 : l), line);
+			snprintf(ks->why, sizeof(ks->why), "unexpected answer \"%.*s\"",
+			         (int)(l > 60 ? 60 : l), line);
 			for (char *q = ks->why; *q; q++)
 				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
 					*q = '?';
@@ -295,7 +308,8 @@ server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **wh
 				ks->buf[len - 1] = '\0';
 			*nl = '\0';
 			bool end = !strcmp(ks->buf, "END");
-			if (!strncmp(ks->buf, "STAT time ", 10) && mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
+			if (!strncmp(ks->buf, "STAT time ", 10) &&
+			    mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
 				ks->clock_offset = (int64_t)v - (int64_t)time(NULL);
 			memmove(ks->buf, nl + 1, ks->blen - len - 1);
 			ks->blen -= len + 1;
@@ -392,7 +406,8 @@ dump_next(const struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			l--;
 		if (mcr_metadump_line(ks->line, l, k) < 0) {
 			char *shown = mcr_key_display(ks->line, l > 60 ? 60 : l);
-			mcr_warn("%s: cannot list keys: unexpected line \"%s\"", c->servers[ks->server].label, shown);
+			mcr_warn("%s: cannot list keys: unexpected line \"%s\"", c->servers[ks->server].label,
+			         shown);
 			free(shown);
 			ks->trouble = true;
 			spool_end(ks);

@@ -101,6 +101,18 @@ struct mcr_cluster {
 	char *password;
 };
 
+/* One server list entry. */
+struct mcr_entry {
+	char host[256]; /* a host name (at most 255 bytes), an address, or a socket path */
+	unsigned port;  /* 0: unix socket */
+	uint32_t weight;
+};
+
+/* The parsers return NULL or what is wrong; they never exit (fuzz/ drives them). */
+const char *mcr_parse_server(const char *s, size_t len, struct mcr_entry *e);
+const char *mcr_parse_servers(const char *list, struct mcr_entry **out, size_t *n, size_t *which);
+const char *mcr_config_problem(const char *config, char *err, size_t errsize);
+char *mcr_config_lines(char *text);
 void mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o);
 void mcr_cluster_close(struct mcr_cluster *c);
 void mcr_check_key(const struct mcr_cluster *c, const char *key, size_t len);
@@ -191,8 +203,8 @@ struct mcr_keysrc {
 	size_t next;
 	FILE *fp;
 	size_t lineno;
-	size_t server;       /* the server being listed */
-	FILE *spool;         /* its listing, read whole into a temporary file */
+	size_t server; /* the server being listed */
+	FILE *spool;   /* its listing, read whole into a temporary file */
 	int fd;
 	char *buf;
 	size_t blen, bcap;
@@ -206,6 +218,7 @@ struct mcr_keysrc {
 	bool trouble;           /* a server could not be listed */
 };
 
+const char *mcr_parse_shard(const char *arg, uint64_t *shard, uint64_t *nshards);
 void mcr_shard_parse(struct mcr_keysrc *ks, const char *arg);
 int mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k);
 void mcr_keys_close(struct mcr_keysrc *ks);

@@ -508,11 +508,13 @@ summary(enum mcr_format fmt, double secs)
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
 		return;
 	}
-	printf("checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
-	       "%llu",
-	       (unsigned long long)tally.checked, tally.checked == 1 ? "" : "s", secs, (unsigned long long)tally.cls[C_OK],
-	       (unsigned long long)tally.cls[C_MISSING], (unsigned long long)tally.cls[C_DIFFER],
-	       (unsigned long long)tally.cls[C_UNREACHABLE], (unsigned long long)tally.cls[C_MISPLACED]);
+	printf(
+	    "checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
+	    "%llu",
+	    (unsigned long long)tally.checked, tally.checked == 1 ? "" : "s", secs,
+	    (unsigned long long)tally.cls[C_OK], (unsigned long long)tally.cls[C_MISSING],
+	    (unsigned long long)tally.cls[C_DIFFER], (unsigned long long)tally.cls[C_UNREACHABLE],
+	    (unsigned long long)tally.cls[C_MISPLACED]);
 	if (opt.policy != P_NONE && opt.dry_run)
 		printf("; would repair %llu, would skip %llu", (unsigned long long)tally.planned,
 		       (unsigned long long)tally.skipped);

@@ -73,7 +73,10 @@ print_options(FILE *fp, const struct mcr_option *o)
 		char sh[5] = "    ";
 		if (o->shortopt)
 			snprintf(sh, sizeof(sh), "-%c, ", o->shortopt);
-		snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name, optional ? "[=" : o->arg ? "=" : "",
+		snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name,
+		         optional ? "[="
+		         : o->arg ? "="
+		                  : "",
 		         o->arg ? o->arg + optional : "");
 		fprintf(fp, "  %-32s %s\n", left, o->help);
 	}

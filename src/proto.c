@@ -324,12 +324,14 @@ mcr_req_clear(struct mcr_req *r)
 	r->result = MCR_PENDING;
 }
 
+/* A server's words are shown to people: no control or non-ASCII byte gets through. */
 static void
 fail(struct mcr_req *r, enum mcr_result res, const char *msg, size_t len)
 {
 	r->result = res;
 	r->msg = mcr_xmalloc(len + 1);
-	memcpy(r->msg, msg, len);
+	for (size_t i = 0; i < len; i++)
+		r->msg[i] = (unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f ? '?' : msg[i];
 	r->msg[len] = '\0';
 }
 
