@@ -54,6 +54,7 @@ check: deps
 	$(MAKE) O=build/asan CFLAGS='$(SANFLAGS)' LDFLAGS='-fsanitize=address,undefined' all build/asan/lmrepl
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		MCR_BIN=$$PWD/build/asan bats tests
+	$(MAKE) fuzz-replay
 
 test: all $(TESTBIN)
 	MCR_BIN=$$PWD/$(O) bats tests
@@ -61,12 +62,38 @@ test: all $(TESTBIN)
 demo: deps all
 	sh scripts/demo.sh $(O)
 
+# libFuzzer harnesses for every parser of the common module (clang); `make fuzz` runs each
+# for FUZZ_SECONDS on a scratch copy of its corpus, `make fuzz-replay` (part of check) runs
+# every corpus input once
+FUZZERS = servers config keys items numbers
+FUZZ_SECONDS = 60
+FUZZFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+build/fuzz/fuzz-%: fuzz/%.c $(LIB:%=src/%.c) $(HDR)
+	$(MAKE) O=build/fuzz CC=clang CFLAGS='-std=c11 $(FUZZFLAGS) -fsanitize=fuzzer-no-link' build/fuzz/libmcr.a
+	clang $(CPPFLAGS) -std=c11 $(FUZZFLAGS) -fsanitize=fuzzer $(DEPCFLAGS) -o $@ \
+		fuzz/$*.c build/fuzz/libmcr.a $(DEPLIBS)
+
+fuzz-build:
+	for f in $(FUZZERS); do $(MAKE) build/fuzz/fuzz-$$f || exit 1; done
+
+fuzz: fuzz-build
+	for f in $(FUZZERS); do mkdir -p build/fuzz/work-$$f && \
+		build/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		build/fuzz/work-$$f fuzz/corpus/$$f || exit 1; done
+
+fuzz-replay: fuzz-build
+	for f in $(FUZZERS); do build/fuzz/fuzz-$$f fuzz/corpus/$$f/* || exit 1; done
+
 # a benchmark, not a test: starts its own servers, prints a table of keys/s and peak RSS
 bench: deps all
 	sh bench/run.sh $(O)
 
-lint:
+# static analysis: clean means no output
+lint: deps
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr --library=scripts/mcr.cfg -D__GNUC__ src/
+	clang-tidy --quiet src/*.c -- $(CPPFLAGS) -std=c11 $(DEPCFLAGS) 2>/dev/null
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7 \
@@ -85,4 +112,4 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps check test demo bench lint install uninstall clean
+.PHONY: all deps check test demo bench fuzz fuzz-build fuzz-replay lint install uninstall clean

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what mcr needs to build, test and demo, on Debian, only what is missing.
 pkgs="build-essential pkg-config libmemcached-dev libmemcached-tools libjansson-dev memcached
-bats bats-support bats-assert mandoc sasl2-bin jq procps"
+bats bats-support bats-assert mandoc sasl2-bin jq procps clang libclang-rt-14-dev cppcheck clang-tidy
+time valgrind"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -201,7 +201,7 @@ read_text_file(const char *what, const char *path)
 
 	if (!s)
 		mcr_usage_error("%s: %s: %s", what, path, strerror(errno));
-	if (memchr(s, '\0', len))
+	else if (memchr(s, '\0', len))
 		mcr_usage_error("%s: %s: contains a NUL byte", what, path);
 	return s;
 }

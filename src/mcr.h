@@ -243,7 +243,7 @@ struct mcr_field {
 	uint64_t u; /* MCR_F_UINT; MCR_F_REAL: thousandths, shown as a decimal */
 };
 
-void mcr_emit(FILE *fp, enum mcr_format f, const struct mcr_field *fields, size_t n);
+void mcr_emit(FILE *fp, enum mcr_format fmt, const struct mcr_field *f, size_t n);
 void mcr_key_encode(FILE *fp, const char *key, size_t len);
 void mcr_escape(FILE *fp, const char *s, size_t len);
 char *mcr_key_display(const char *key, size_t len); /* percent-encoded, malloc'd */

@@ -541,7 +541,7 @@ main(int argc, char **argv)
 	    handle,
 	    NULL};
 	struct mcr_opts o;
-	struct mcr_cluster src, dst;
+	struct mcr_cluster src = {0}, dst = {0};
 	struct dest d = {NULL, -1, MCR_TEXT};
 	struct item *items;
 	struct mcr_req *reqs = NULL;

@@ -23,7 +23,7 @@
 
 #define HDR        24
 #define BODY_MAX   ((size_t)1 << 31) /* memcached's items stop at 1 GiB */
-#define READ_CHUNK 65536
+#define READ_CHUNK ((size_t)65536)
 
 struct mcr_conn {
 	int fd;
