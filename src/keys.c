@@ -172,8 +172,10 @@ mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
 		if (memcmp(e, " exp=", 5))
 			continue;
 		e += 5;
-		nl = strcspn(e, " ");
-		if (nl == 0 || nl >= sizeof(num) || e + nl > line + len)
+		/* the line is not NUL-terminated: scan within it (found by fuzz/keys.c) */
+		const char *end = memchr(e, ' ', (size_t)(line + len - e));
+		nl = (size_t)((end ? end : line + len) - e);
+		if (nl == 0 || nl >= sizeof(num))
 			return -1;
 		memcpy(num, e, nl);
 		num[nl] = '\0';
