@@ -56,6 +56,15 @@ check: deps
 		MCR_BIN=$$PWD/build/asan bats tests
 	$(MAKE) fuzz-replay
 
+# the whole suite once with every tool under valgrind memcheck: an error or a leak makes the
+# tool exit 99, which no test expects (slow: several minutes)
+valgrind: deps all $(TESTBIN)
+	mkdir -p $(O)/valgrind
+	for t in $(TOOLS); do printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect %s "$$@"\n' \
+		"$$PWD/$(O)/$$t" >$(O)/valgrind/$$t && chmod +x $(O)/valgrind/$$t; done
+	cp $(TESTBIN) $(O)/valgrind/
+	MCR_BIN=$$PWD/$(O)/valgrind MCR_SLOW=1 bats tests
+
 test: all $(TESTBIN)
 	MCR_BIN=$$PWD/$(O) bats tests
 
@@ -112,4 +121,4 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps check test demo bench fuzz fuzz-build fuzz-replay lint install uninstall clean
+.PHONY: all deps check test valgrind demo bench fuzz fuzz-build fuzz-replay lint install uninstall clean
