@@ -191,26 +191,6 @@ mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
 	return 0;
 }
 
-static int
-send_all(int fd, const char *s, size_t len, unsigned timeout_ms)
-{
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	ssize_t n;
-
-	while (len > 0) {
-		if (poll(&p, 1, (int)timeout_ms) <= 0)
-			return -1;
-		if ((n = send(fd, s, len, MSG_NOSIGNAL)) < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 #define DUMP_HASH "lru_crawler metadump hash\r\n"
 #define DUMP_ALL  "lru_crawler metadump all\r\n"
 
@@ -264,7 +244,7 @@ spool_lines(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why
 		} else if (l >= 5 && !memcmp(line, "ERROR", 5) && !ks->fallback) {
 			/* a server before `metadump hash`: the LRU walk may miss keys that move */
 			ks->fallback = true;
-			if (send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms) < 0) {
+			if (mcr_send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms) < 0) {
 				*why = "cannot send the metadump command";
 				rc = -1;
 			}
@@ -272,7 +252,7 @@ spool_lines(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why
 			/* another crawl is running: ask again shortly */
 			usleep(100000);
 			const char *cmd = ks->fallback ? DUMP_ALL : DUMP_HASH;
-			if (send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms) < 0) {
+			if (mcr_send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms) < 0) {
 				*why = "cannot send the metadump command";
 				rc = -1;
 			}
@@ -298,7 +278,7 @@ server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **wh
 	char *nl;
 	uint64_t v;
 
-	if (send_all(ks->fd, "stats\r\n", 7, c->timeout_ms) < 0) {
+	if (mcr_send_all(ks->fd, "stats\r\n", 7, c->timeout_ms) < 0) {
 		*why = "cannot send stats";
 		return -1;
 	}
@@ -359,7 +339,7 @@ spool_server(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **wh
 	ks->fallback = false;
 	ks->busy = 0;
 	rc = server_clock(c, ks, why);
-	if (rc == 0 && send_all(fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
+	if (rc == 0 && mcr_send_all(fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
 		*why = "cannot send the metadump command";
 		rc = -1;
 	}

@@ -34,6 +34,13 @@ char *mcr_xstrdup(const char *s);
 double mcr_now(void);
 void mcr_finish_stdout(void);
 
+struct mcr_pace {
+	double start, shown;
+	uint64_t rate; /* keys per second, 0: no limit */
+	bool show;     /* progress line */
+};
+void mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, bool last);
+
 /* opts.c: options every tool accepts, merged with a tool's own */
 enum mcr_format { MCR_TEXT, MCR_TSV, MCR_JSON };
 
@@ -158,6 +165,7 @@ struct mcr_req {
 
 void mcr_run(struct mcr_cluster *c, struct mcr_req *reqs, size_t n);
 int mcr_connect(const struct mcr_server *s, unsigned timeout_ms, char **why); /* a socket, or -1 and why */
+int mcr_send_all(int fd, const char *buf, size_t len, unsigned timeout_ms);
 void mcr_disconnect(struct mcr_server *s);
 #define MCR_TTL_ABSENT (-2)
 int mcr_ttls(struct mcr_cluster *c, size_t server, const char *const *keys, const size_t *klens, size_t n,

@@ -386,31 +386,14 @@ account(struct item *items, size_t n, enum mcr_format fmt)
 	}
 }
 
+static struct mcr_pace pace;
+
 static void
 progress(bool last)
 {
-	static double shown;
-	double now = mcr_now(), el = now - tally.start;
 	uint64_t done = tally.n[COPIED] + tally.n[PRESENT] + tally.n[EXPIRED] + tally.n[FAILED];
 
-	if (!opt.progress || mcr_quiet || (!last && now - shown < 0.5))
-		return;
-	shown = now;
-	fprintf(stderr, "\r%s: %llu keys, %llu failed, %.0f keys/s   %s", mcr_prog, (unsigned long long)done,
-	        (unsigned long long)tally.n[FAILED], el > 0 ? done / el : 0.0, last ? "\n" : "");
-}
-
-static void
-pace(void)
-{
-	uint64_t done = tally.n[COPIED] + tally.n[PRESENT] + tally.n[EXPIRED] + tally.n[FAILED];
-
-	progress(false);
-	if (opt.rate) {
-		double ahead = (double)done / (double)opt.rate - (mcr_now() - tally.start);
-		if (ahead > 0)
-			usleep((useconds_t)(ahead * 1e6));
-	}
+	mcr_pace(&pace, done, tally.n[FAILED], "failed", last);
 }
 
 static void
@@ -421,7 +404,7 @@ deliver(const struct dest *d, struct item *items, size_t n)
 	else
 		dump(items, n);
 	account(items, n, d->fmt);
-	pace();
+	progress(false);
 }
 
 /* --from=-: items stream from a dump; an item is written only once it was read whole, and a
@@ -593,7 +576,9 @@ main(int argc, char **argv)
 	}
 
 	items = mcr_xcalloc(opt.batch, sizeof(*items));
-	tally.start = mcr_now();
+	tally.start = pace.start = mcr_now();
+	pace.rate = opt.rate;
+	pace.show = opt.progress;
 	if (opt.from) {
 		status = restore(&d, items);
 	} else {

@@ -408,19 +408,13 @@ report(const struct batch *b, size_t i, enum mcr_format fmt)
 	mcr_emit(stdout, fmt, f, fmt == MCR_TEXT && !out ? 3 : 5);
 }
 
+static struct mcr_pace pace;
+
 static void
 progress(bool last)
 {
-	static double shown;
-	double now = mcr_now(), el = now - tally.start;
-	uint64_t bad = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED];
-
-	if (!opt.progress || mcr_quiet || (!last && now - shown < 0.5))
-		return;
-	shown = now;
-	fprintf(stderr, "\r%s: %llu keys checked, %llu with problems, %.0f keys/s   %s", mcr_prog,
-	        (unsigned long long)tally.checked, (unsigned long long)bad, el > 0 ? tally.checked / el : 0.0,
-	        last ? "\n" : "");
+	mcr_pace(&pace, tally.checked, tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED],
+	         "with problems", last);
 }
 
 static void
@@ -608,7 +602,9 @@ main(int argc, char **argv)
 	b.chk = mcr_xcalloc(opt.batch, sizeof(*b.chk));
 	b.idx = mcr_xcalloc(opt.batch * b.k, sizeof(*b.idx));
 	b.reqs = mcr_xcalloc(opt.batch * b.w, sizeof(*b.reqs));
-	tally.start = mcr_now();
+	tally.start = pace.start = mcr_now();
+	pace.rate = opt.rate;
+	pace.show = opt.progress;
 	for (;;) {
 		b.n = 0;
 		while (b.n < opt.batch && mcr_keys_next(&c, &opt.ks, &b.chk[b.n].k))
@@ -616,11 +612,6 @@ main(int argc, char **argv)
 		if (b.n == 0)
 			break;
 		check_batch(&b, o.format);
-		if (opt.rate) {
-			double ahead = (double)tally.checked / (double)opt.rate - (mcr_now() - tally.start);
-			if (ahead > 0)
-				usleep((useconds_t)(ahead * 1e6));
-		}
 	}
 	progress(true);
 	secs = mcr_now() - tally.start;

@@ -223,6 +223,26 @@ mcr_connect(const struct mcr_server *s, unsigned timeout_ms, char **why)
 	return fd;
 }
 
+/* All of buf, each wait bounded by the timeout; 0, or -1. */
+int
+mcr_send_all(int fd, const char *buf, size_t len, unsigned timeout_ms)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if (wait_fd(fd, POLLOUT, timeout_ms) <= 0)
+			return -1;
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* One request and its answer, before the pipeline starts (SASL). Returns the status or -1. */
 static int
 exchange(int fd, const char *req, size_t len, unsigned timeout_ms)
@@ -231,16 +251,8 @@ exchange(int fd, const char *req, size_t len, unsigned timeout_ms)
 	size_t off = 0, body;
 	ssize_t n;
 
-	while (off < len) {
-		if (wait_fd(fd, POLLOUT, timeout_ms) <= 0)
-			return -1;
-		if ((n = send(fd, req + off, len - off, MSG_NOSIGNAL)) < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += (size_t)n;
-	}
+	if (mcr_send_all(fd, req, len, timeout_ms) < 0)
+		return -1;
 	for (off = 0; off < HDR; off += (size_t)n) {
 		if (wait_fd(fd, POLLIN, timeout_ms) <= 0)
 			return -1;
@@ -561,19 +573,10 @@ mcr_result_word(enum mcr_result r, enum mcr_op op)
 static int
 exchange_line(int fd, const char *cmd, size_t len, char *reply, size_t size, size_t *n, unsigned timeout_ms)
 {
-	size_t off = 0;
 	ssize_t r;
 
-	while (off < len) {
-		if (wait_fd(fd, POLLOUT, timeout_ms) <= 0)
-			return -1;
-		if ((r = send(fd, cmd + off, len - off, MSG_NOSIGNAL)) < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += (size_t)r;
-	}
+	if (mcr_send_all(fd, cmd, len, timeout_ms) < 0)
+		return -1;
 	for (*n = 0;;) {
 		if (*n >= 2 && reply[*n - 2] == '\r' && reply[*n - 1] == '\n') {
 			*n -= 2;

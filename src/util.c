@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mcr.h"
 
@@ -164,5 +165,25 @@ mcr_finish_stdout(void)
 			fprintf(stderr, "%s: write error on standard output: %s\n", mcr_prog,
 			        strerror(errno));
 		exit(MCR_TROUBLE);
+	}
+}
+
+/* After each batch: a progress line on stderr, at most twice a second (and the last one),
+ * then a sleep that keeps the run at or below rate keys per second. */
+void
+mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, bool last)
+{
+	double now = mcr_now(), el = now - p->start;
+
+	if (p->show && !mcr_quiet && (last || now - p->shown >= 0.5)) {
+		p->shown = now;
+		fprintf(stderr, "\r%s: %llu keys, %llu %s, %.0f keys/s   %s", mcr_prog,
+		        (unsigned long long)done, (unsigned long long)bad, bad_word,
+		        el > 0 ? (double)done / el : 0.0, last ? "\n" : "");
+	}
+	if (p->rate && !last) {
+		double ahead = (double)done / (double)p->rate - el;
+		if (ahead > 0)
+			usleep((useconds_t)(ahead * 1e6));
 	}
 }
