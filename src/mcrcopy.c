@@ -253,6 +253,22 @@ write_cluster(const struct dest *d, struct item *items, size_t n)
 	free(owner);
 }
 
+/* With --all a key is listed by every server that holds it, in server order, and is copied at
+ * its first listing: when no server listed before this one holds it. Copying early means a
+ * server restarted later in the run cannot take the key with it. */
+static bool
+listed_before(const struct mcr_req *q, unsigned k, size_t origin)
+{
+	bool member = false;
+
+	for (unsigned r = 0; r < k; r++) {
+		member |= q[r].server == origin;
+		if (q[r].server < origin && q[r].result == MCR_OK)
+			return true;
+	}
+	return !member; /* a misplaced copy: never read by applications, never copied */
+}
+
 /* Reads every source copy of the batch (--rebuild: every copy but the one rebuilt), takes the
  * first copy found in placement order, and learns its remaining TTL. */
 static void
@@ -278,8 +294,9 @@ read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, s
 				member = true;
 			}
 		}
-		if (!member)
-			it->outcome = IGNORED; /* --rebuild: the server holds no copy of this key */
+		/* --rebuild: a key the server holds no copy of, or listed by the rebuilt server itself */
+		if (!member || (rebuilt >= 0 && it->k.origin == (size_t)rebuilt))
+			it->outcome = IGNORED;
 	}
 	mcr_run(c, reqs, n * k);
 
@@ -306,8 +323,7 @@ read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, s
 		}
 		if (!src)
 			continue;
-		/* a key listed by several servers is copied once, from the first copy that holds it */
-		if (it->k.origin != SIZE_MAX && src->server != it->k.origin) {
+		if (it->k.origin != SIZE_MAX && listed_before(&reqs[i * k], k, it->k.origin)) {
 			it->outcome = IGNORED;
 			continue;
 		}

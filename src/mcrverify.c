@@ -102,6 +102,7 @@ struct check {
 	enum outcome outcome;
 	const char *why; /* for skipped/failed */
 	char *msg;
+	bool moving; /* a copy changed between the two reads: a write is in flight */
 };
 
 struct batch {
@@ -291,6 +292,11 @@ repair(struct batch *b)
 		}
 		if (ch->cls != C_MISSING && ch->cls != C_DIFFER)
 			continue;
+		if (ch->moving) {
+			ch->outcome = R_SKIPPED;
+			ch->why = "copies changed while being read (a write in flight)";
+			continue;
+		}
 		if (ch->cls == C_DIFFER && opt.policy == P_MISSING) {
 			ch->outcome = R_SKIPPED;
 			ch->why = "copies differ; --repair=missing only fills absent copies";
@@ -431,6 +437,7 @@ check_batch(struct batch *b, enum mcr_format fmt)
 				ch->pos = (int)r;
 		ch->outcome = R_NONE;
 		ch->why = NULL;
+		ch->moving = false;
 		prepare(b, i, true);
 	}
 	mcr_run(b->c, b->reqs, b->n * b->w);
@@ -449,12 +456,28 @@ check_batch(struct batch *b, enum mcr_format fmt)
 		if (b->chk[i].cls != C_OK && b->chk[i].cls != C_DUP)
 			again[na++] = i;
 	}
-	/* a write in flight is not an alarm: look again at what looked wrong */
-	if (na && opt.recheck_ms) {
+	/* a write in flight is not an alarm: look again at what looked wrong. A repair needs
+	 * the second look too: its copies read at slightly different moments can catch a write
+	 * half-way, and only copies unchanged (same CAS) across both reads are a safe source */
+	if (na && (opt.recheck_ms || opt.policy != P_NONE)) {
+		uint64_t *cas = mcr_xcalloc(na * b->w, sizeof(*cas));
+		for (size_t j = 0; j < na; j++)
+			for (unsigned r = 0; r < b->w; r++) {
+				const struct mcr_req *q = &b->reqs[again[j] * b->w + r];
+				cas[j * b->w + r] = q->result == MCR_OK ? q->rcas : 0;
+			}
 		usleep(opt.recheck_ms * 1000);
 		read_again(b, again, na);
-		for (size_t j = 0; j < na; j++)
+		for (size_t j = 0; j < na; j++) {
+			struct check *ch = &b->chk[again[j]];
+			ch->moving = false;
+			for (unsigned r = 0; r < b->w; r++) {
+				const struct mcr_req *q = &b->reqs[again[j] * b->w + r];
+				ch->moving |= (q->result == MCR_OK ? q->rcas : 0) != cas[j * b->w + r];
+			}
 			classify(b, again[j], false);
+		}
+		free(cas);
 	}
 	if (opt.policy != P_NONE)
 		repair(b);

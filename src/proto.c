@@ -22,7 +22,7 @@
 #include "mcr.h"
 
 #define HDR        24
-#define BODY_MAX   ((size_t)1 << 31) /* memcached's items stop at 1 GiB */
+#define BODY_MAX   (((size_t)1 << 30) + ((size_t)1 << 20)) /* memcached's items stop at 1 GiB */
 #define READ_CHUNK ((size_t)65536)
 
 struct mcr_conn {
@@ -412,7 +412,23 @@ read_some(struct mcr_conn *cn, struct mcr_req *reqs, char **why)
 		return -1;
 	}
 	cn->rlen += (size_t)n;
-	while (cn->rlen - off >= HDR) {
+	while (cn->rlen - off >= HDR || (cn->rlen > off && (uint8_t)cn->rbuf[off] != PROTOCOL_BINARY_RES)) {
+		if ((uint8_t)cn->rbuf[off] != PROTOCOL_BINARY_RES) {
+			/* a line of text, such as memcached's refusal at its connection limit: say it, do
+			 * not read it as a header (its "length" would ask for gigabytes) */
+			size_t l = cn->rlen - off, k;
+			char text[81];
+			for (k = 0; k < l && k < sizeof(text) - 1 && cn->rbuf[off + k] != '\r' &&
+			            cn->rbuf[off + k] != '\n';
+			     k++)
+				text[k] =
+				    (uint8_t)cn->rbuf[off + k] < 0x20 || (uint8_t)cn->rbuf[off + k] >= 0x7f
+				        ? '?'
+				        : cn->rbuf[off + k];
+			text[k] = '\0';
+			*why = xasprintf("the server answered in text: %s", text);
+			return -1;
+		}
 		body = get(cn->rbuf + off + 8, 4);
 		if (body > BODY_MAX) {
 			*why = mcr_xstrdup("protocol error: oversized response");

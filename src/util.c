@@ -21,11 +21,42 @@ mcr_setprog(const char *argv0)
 		mcr_prog = p ? p + 1 : argv0;
 }
 
+/* Length of the valid UTF-8 sequence at s that is not a C1 control, or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (len == 0 || len > n || s[0] >= 0xf5 || (len == 2 && s[0] == 0xc2 && s[1] < 0xa0))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Messages quote what users and servers typed: control bytes, escape sequences and broken
+ * UTF-8 are written as \xHH, so nothing in a message can drive the terminal. */
 static void
 vmessage(const char *fmt, va_list ap)
 {
+	char buf[2048];
+	const unsigned char *p = (const unsigned char *)buf;
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+
 	fprintf(stderr, "%s: ", mcr_prog);
-	vfprintf(stderr, fmt, ap);
+	for (size_t i = 0; i < len;) {
+		size_t u = p[i] >= 0x80 ? utf8_len(p + i, len - i) : 0;
+		if (u) {
+			fwrite(p + i, 1, u, stderr);
+			i += u;
+		} else if (p[i] < 0x20 || p[i] >= 0x7f) {
+			fprintf(stderr, "\\x%02X", p[i++]);
+		} else {
+			fputc(p[i++], stderr);
+		}
+	}
 	fputc('\n', stderr);
 }
 
