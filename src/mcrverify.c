@@ -136,7 +136,7 @@ prepare(struct batch *b, size_t i, bool partial)
 		q[r].key = ch->k.key;
 		q[r].klen = ch->k.klen;
 		q[r].server = r < b->k ? idx[r] : ch->k.origin;
-		if ((r == b->k && ch->pos != -1) || (partial && r < b->k && ch->pos > 0 && (int)r >= ch->pos))
+		if ((r == b->k && ch->pos != -1) || (partial && r < b->k && ch->pos >= 0 && idx[r] >= ch->k.origin))
 			q[r].result = MCR_SKIPPED;
 	}
 }
@@ -157,20 +157,22 @@ read_again(struct batch *b, const size_t *which, size_t n)
 	free(r2);
 }
 
-/* A key listed by replica p whose copies 0..p-1 were read: held by one of them? */
+/* With --all a key is listed by every server of its copy set that holds it, in server order,
+ * and is checked at its first listing: when no server listed before this one holds it.
+ * Checking early means a server restarted later in the run cannot hide the key. */
 static bool
 held_earlier(const struct batch *b, size_t i)
 {
 	const struct mcr_req *q = &b->reqs[i * b->w];
 
-	for (int r = 0; r < b->chk[i].pos; r++)
-		if (q[r].result == MCR_OK)
+	for (unsigned r = 0; r < b->k; r++)
+		if (q[r].server < b->chk[i].k.origin && q[r].result == MCR_OK)
 			return true;
 	return false;
 }
 
 static void
-classify(struct batch *b, size_t i, bool first)
+classify(struct batch *b, size_t i)
 {
 	struct check *ch = &b->chk[i];
 	const struct mcr_req *q = &b->reqs[i * b->w];
@@ -188,11 +190,6 @@ classify(struct batch *b, size_t i, bool first)
 		} else if (q[r].result != MCR_NOTFOUND) {
 			unreachable = true;
 		}
-	}
-	/* a key listed by a replica is checked there only if no earlier copy holds it */
-	if (first && ch->pos > 0 && ch->ref >= 0 && ch->ref < ch->pos) {
-		ch->cls = C_DUP;
-		return;
 	}
 	if (ch->pos == -1) {
 		ch->cls = q[b->k].result == MCR_OK ? C_MISPLACED : C_DUP;
@@ -442,17 +439,17 @@ check_batch(struct batch *b, enum mcr_format fmt)
 	}
 	mcr_run(b->c, b->reqs, b->n * b->w);
 	for (size_t i = 0; i < b->n; i++)
-		if (b->chk[i].pos > 0 && !held_earlier(b, i))
+		if (b->chk[i].pos >= 0 && !held_earlier(b, i))
 			again[na++] = i;
 	if (na)
 		read_again(b, again, na);
 	na = 0;
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->chk[i].pos > 0 && held_earlier(b, i)) {
+		if (b->chk[i].pos >= 0 && held_earlier(b, i)) {
 			b->chk[i].cls = C_DUP;
 			continue;
 		}
-		classify(b, i, true);
+		classify(b, i);
 		if (b->chk[i].cls != C_OK && b->chk[i].cls != C_DUP)
 			again[na++] = i;
 	}
@@ -475,7 +472,7 @@ check_batch(struct batch *b, enum mcr_format fmt)
 				const struct mcr_req *q = &b->reqs[again[j] * b->w + r];
 				ch->moving |= (q->result == MCR_OK ? q->rcas : 0) != cas[j * b->w + r];
 			}
-			classify(b, again[j], false);
+			classify(b, again[j]);
 		}
 		free(cas);
 	}
