@@ -1,24 +1,38 @@
 #!/bin/sh
-# A benchmark, not a test: how fast mcrverify reads a replicated data set, and how much
-# memory it needs, against the raw limit of libmemcached's pipelined multi-get.
+# A benchmark, not a test: how fast mcrverify reads a replicated data set and mcrcopy copies,
+# rebuilds, dumps and restores it, and how much memory they need, against the raw limits of
+# libmemcached: its pipelined multi-get (reads) and its pipelined sets (writes).
 #
-#   sh bench/run.sh [BINDIR]        BINDIR holds mcrset and mcrverify (default: build)
+#   sh bench/run.sh [BINDIR]        BINDIR holds mcrset, mcrverify and mcrcopy (default: build)
 #
-# It starts its own 3 memcached servers (loopback, ports they pick, a temp dir; all stopped
-# and removed on exit, whatever happens), loads BENCH_KEYS keys (default 200000) with one
-# replica through `mcrset --batch`, then runs each measured command BENCH_RUNS times
-# (default 3) and prints a markdown table: median keys/s, ratio to the raw limit, and the
-# highest peak RSS. Measured:
+# It starts its own 6 memcached servers, a source and a destination cluster of 3 (loopback,
+# ports they pick, a temp dir; all stopped and removed on exit, whatever happens), loads
+# BENCH_KEYS keys (default 200000) with one replica into the source through `mcrset --batch`,
+# then runs each measured command BENCH_RUNS times (default 3) and prints a markdown table:
+# median keys/s, ratio to the raw limit, and the highest peak RSS. Measured:
 #   mcrverify -k KEYFILE   every copy of every key of the key file
 #   mcrverify --all        every key every server lists (lru_crawler metadump)
 #   rawget (bench/rawget.c) pipelined libmemcached multi-gets of every copy, nothing else
 #   memccat per key        one process per key, over a sample of BENCH_SAMPLE keys (default 2000)
-# Each mcrverify mode first runs once unmeasured, with its summary: it must exit 0 having found
-# every key ok. Every run is bounded by BENCH_TIMEOUT seconds (default max(60, keys / 5000));
-# a command that fails or stalls is reported loudly, not repeated, and its row says FAILED.
-# Needs memcached, memccat (libmemcached-tools), cc, pkg-config, libmemcached-dev and GNU time
-# (`time` is installed when missing and run as root). Exit 0 when the benchmark ran, 1 when a
-# measured command failed or the data set was not consistent, 2 when something is missing.
+#   mcrcopy --all --to=DEST            every key to the destination (-r 1 there too), flushed first
+#   mcrcopy --rebuild=SERVER           one source server emptied (flush_all), then refilled;
+#                                      keys/s over the keys it wrote (its summary's `N copied`)
+#   mcrcopy --all --to=- >FILE         a dump of every key
+#   mcrcopy --from=- --to=DEST <FILE   its restore into the flushed destination
+#   rawset (bench/rawset.c) pipelined libmemcached sets of every copy to the flushed destination,
+#                          each acknowledged (BUFFER_REQUESTS, replies read per batch), nothing
+#                          else; also its NOREPLY variant (no reply per item), for comparison
+#   memccp per key         one process per key writing one copy, over the same sample
+# Each mcrverify and mcrcopy mode first runs once unmeasured, with its summary: mcrverify must
+# exit 0 having found every key ok, mcrcopy must have copied every key (--rebuild: some) with
+# none failed. After the measured runs the destination (copy, restore) or the source (rebuild)
+# must pass `mcrverify --all` with every key ok. Every run is bounded by BENCH_TIMEOUT seconds
+# (default max(60, keys / 5000)); a command that fails or stalls is reported loudly, not
+# repeated, and its row says FAILED.
+# Needs memcached, memccat, memccp, memcflush (libmemcached-tools), cc, pkg-config,
+# libmemcached-dev and GNU time (`time` is installed when missing and run as root). Exit 0 when
+# the benchmark ran, 1 when a measured command failed or the data set was not consistent, 2 when
+# something is missing.
 
 bindir=${1:-build}
 prog=bench
@@ -28,7 +42,8 @@ SAMPLE=${BENCH_SAMPLE:-2000}
 LIMIT=${BENCH_TIMEOUT:-} # seconds any one run may take; default max(60, keys / 5000)
 NSERVERS=3
 REPLICAS=1
-TARGET_RATIO=0.5
+TARGET_RATIO=0.5      # mcrverify, to the raw read limit
+TARGET_COPY_RATIO=1/3 # mcrcopy (copy, rebuild, restore), to the raw write limit
 TARGET_RSS=64
 
 die() {
@@ -49,10 +64,10 @@ done
 [ -n "$LIMIT" ] || LIMIT=$((KEYS / 5000 > 60 ? KEYS / 5000 : 60))
 [ "$SAMPLE" -le "$KEYS" ] || SAMPLE=$KEYS
 
-for t in mcrset mcrverify; do
+for t in mcrset mcrverify mcrcopy; do
 	[ -x "$bindir/$t" ] || die "$bindir/$t not found: run make first (or give the tools' directory)"
 done
-for c in memcached memccat memcstat cc pkg-config awk timeout date; do
+for c in memcached memccat memccp memcflush memcstat cc pkg-config awk timeout date; do
 	command -v "$c" >/dev/null 2>&1 || die "$c is needed (sh scripts/deps.sh installs it)"
 done
 if ! [ -x /usr/bin/time ]; then
@@ -153,12 +168,13 @@ run_once() {
 }
 
 # measure TAG KEYS CMD ARGS...: $RUNS runs, each must exit 0 (a failed run ends the series:
-# repeating a stall only costs time); sets MEDIAN (keys/s) and PEAK (MiB), or FAILED.
+# repeating a stall only costs time); sets MEDIAN (keys/s) and PEAK (MiB), or FAILED. The
+# command in $BEFORE, if any, runs before each run, untimed (it empties the destination).
 measure() {
 	tag=$1 nk=$2
 	i=1 rates='' peak=0 FAILED=''
 	while [ "$i" -le "$RUNS" ]; do
-		if ! run_once "$@"; then
+		if ! before || ! run_once "$@"; then
 			FAILED=$WHY
 			return 1
 		fi
@@ -173,6 +189,27 @@ measure() {
 	# shellcheck disable=SC2034 # read by row()
 	PEAK=$(calc '%.1f' "$peak / 1024")
 }
+
+# before: the untimed preparation of a run ($BEFORE), if any; sets WHY and returns 1 on failure.
+BEFORE=
+before() {
+	[ -z "$BEFORE" ] && return 0
+	$BEFORE && return 0
+	printf '%s: FAILED: %s\n' "$prog" "$WHY" >&2
+	return 1
+}
+
+# flush_all LIST: every server of the list empties itself (memcflush sends flush_all to each).
+# shellcheck disable=SC2317 # these are reached through $BEFORE
+flush_all() {
+	memcflush --servers="$1" >"$tmp/flush" 2>&1 && return 0
+	WHY="flush_all to $1 failed: $(head -n 1 "$tmp/flush")"
+	return 1
+}
+# shellcheck disable=SC2317
+flush_dest() { flush_all "$DEST"; }
+# shellcheck disable=SC2317
+flush_rebuilt() { flush_all "$REBUILT"; }
 
 # verify TAG ARGS...: a warm-up run of mcrverify, not measured, with its summary: it must exit 0
 # and have checked each key exactly once, all ok. Sets FAILED otherwise.
@@ -194,6 +231,47 @@ verify() {
 	fi
 }
 
+# consistent TAG LIST: after the measured runs, mcrverify --all of the cluster LIST, with its
+# summary: it must exit 0 having checked each of the keys once, all ok. Sets FAILED otherwise.
+consistent() {
+	echo "$prog: $1: the result: mcrverify -s $2 --all (not measured)"
+	if ! run_once "$1 (result)" "$KEYS" "$bindir/mcrverify" -s "$2" -r "$REPLICAS" --all --no-progress; then
+		FAILED="the result check: $WHY"
+		return 1
+	fi
+	sed "s/^/$prog: $1: /" "$tmp/out"
+	if ! grep -q "^checked $KEYS keys in .*: ok $KEYS, missing 0, differ 0, unreachable 0, misplaced 0\$" "$tmp/out"
+	then
+		FAILED="the result is not each of the $KEYS keys, all ok"
+		printf '%s: FAILED: %s: %s\n' "$prog" "$1" "$FAILED" >&2
+		return 1
+	fi
+}
+
+# copy_check TAG PATTERN ARGS...: a warm-up run of mcrcopy ARGS (after $BEFORE), not measured,
+# with its summary (stderr when the dump owns stdout): it must exit 0 and its summary match
+# the extended regular expression PATTERN. Sets COPIED (the summary's N copied), or FAILED.
+copy_check() {
+	ctag=$1 pat=$2
+	shift 2
+	FAILED='' COPIED=''
+	echo "$prog: $ctag: a warm-up run with its summary (not measured)"
+	if ! before || ! run_once "$ctag (check)" "$KEYS" "$bindir/mcrcopy" "$@" --no-progress; then
+		FAILED=$WHY
+		return 1
+	fi
+	summary=$(grep -E '^[0-9]+ copied, [0-9]+ already present, [0-9]+ expired, [0-9]+ failed in ' "$tmp/err" |
+		tail -n 1)
+	[ -n "$summary" ] || summary=$(tail -n 1 "$tmp/out")
+	printf '%s: %s: %s\n' "$prog" "$ctag" "$summary"
+	if ! printf '%s\n' "$summary" | grep -Eq "$pat"; then
+		FAILED="summary not as expected ($pat)"
+		printf '%s: FAILED: %s: %s\n' "$prog" "$ctag" "$FAILED" >&2
+		return 1
+	fi
+	COPIED=${summary%% *}
+}
+
 # row NAME: the results of the last measurement, kept under NAME_RATE, NAME_RSS.
 row() {
 	if [ -n "$FAILED" ]; then
@@ -208,18 +286,26 @@ printf '%s: %s keys, %s replica, %s servers, %s runs each, %s CPUs, memcached %s
 	"$prog" "$KEYS" "$REPLICAS" "$NSERVERS" "$RUNS" "$(nproc 2>/dev/null || echo '?')" \
 	"$(memcached -V | awk '{ print $2 }')" "$(pkg-config --modversion libmemcached)"
 
-# the raw limit
-# shellcheck disable=SC2046 # pkg-config's flags are words
-cc -O2 $(pkg-config --cflags libmemcached) -o "$tmp/rawget" "$here/rawget.c" \
-	$(pkg-config --libs libmemcached) || die "cannot compile bench/rawget.c"
+# the raw limits
+for raw in rawget rawset; do
+	# shellcheck disable=SC2046 # pkg-config's flags are words
+	cc -O2 $(pkg-config --cflags libmemcached) -o "$tmp/$raw" "$here/$raw.c" \
+		$(pkg-config --libs libmemcached) || die "cannot compile bench/$raw.c"
+done
 
+# the source cluster (loaded below), then the destination cluster (mcrcopy --to, rawset, memccp)
 SERVERS=
 i=0
-while [ $i -lt $NSERVERS ]; do
+while [ $i -lt $((NSERVERS * 2)) ]; do
+	[ $i -eq $NSERVERS ] && SOURCE=$SERVERS SERVERS=
 	start_server $i
 	i=$((i + 1))
 done
-echo "$prog: servers $SERVERS"
+DEST=$SERVERS SERVERS=$SOURCE
+REBUILT=${SERVERS#*,}
+REBUILT=${REBUILT%%,*} # the source server mcrcopy --rebuild refills: the second
+echo "$prog: source servers $SERVERS, destination servers $DEST"
+[ -r /proc/loadavg ] && printf '%s: load average at the start: %s\n' "$prog" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The data set: keys bench:0000001..., values of 16 to 1000 bytes, sizes and contents from a
 # Park-Miller generator with a fixed seed (exact in any awk's doubles), so every run loads
@@ -266,16 +352,29 @@ evicted=$(awk '$1 == "evictions:" { s += $2 } END { print s + 0 }' "$tmp/stats")
 if [ "$items" -ne $((KEYS * (REPLICAS + 1))) ] || [ "$evicted" -ne 0 ]; then
 	fail "the servers hold $items items ($evicted evicted), expected $((KEYS * (REPLICAS + 1)))"
 fi
-rm -f "$tmp/data"
 
 head -n "$SAMPLE" "$tmp/keys" >"$tmp/sample"
+# memccp takes a file name as the key: the sample's values, each in a file named by its key
+mkdir "$tmp/cp" || die "cannot create $tmp/cp"
+head -n $((SAMPLE * 2)) "$tmp/data" | awk -v dir="$tmp/cp" '{ sub(/\r$/, "") }
+	NR % 2 == 1 { f = dir "/" $2; next }
+	{ printf "%s", $0 > f; close(f) }' || die "cannot write the memccp sample files"
+rm -f "$tmp/data"
 # shellcheck disable=SC2016 # $1 and $k belong to the inner shell
 memccat_loop='while IFS= read -r k; do
 	memccat --servers="$1" "$k" >/dev/null || { echo "memccat $k failed" >&2; exit 1; }
 done'
+# shellcheck disable=SC2016 # $1, $2 and $k belong to the inner shell
+memccp_loop='cd "$2" || exit 1
+while IFS= read -r k; do
+	memccp --servers="$1" "$k" || { echo "memccp $k failed" >&2; exit 1; }
+done'
 
-# --all goes last: if it stalls the servers, nothing measured after it is disturbed.
+# The listing modes (--all, which mcrcopy's copy, dump and rebuild use too) go last: if one
+# stalls the servers, nothing measured before it is disturbed; the rebuild, which empties a
+# source server, goes last of all.
 STATUS=0
+LISTFAILED=
 echo "$prog: measuring ($RUNS runs each, at most $LIMIT s per run)"
 verify "mcrverify -k" -k "$tmp/keys" &&
 	measure "mcrverify -k" "$KEYS" "$bindir/mcrverify" -s "$SERVERS" -r "$REPLICAS" -k "$tmp/keys" \
@@ -288,14 +387,128 @@ cp "$tmp/sample" "$tmp/stdin"
 measure "memccat per key" "$SAMPLE" sh -c "$memccat_loop" sh "$SERVERS"
 row M
 : >"$tmp/stdin"
+
+# rawset_result MODE: the last rawset run wrote every key with the load file's bytes, and
+# every copy reads back (rawget on the destination); two values compared with the source.
+rawset_result() {
+	[ -z "$FAILED" ] || return 1
+	grep -q "^$KEYS keys fully written (.*), $KEYS keys in the file, $BYTES value bytes" "$tmp/out" || {
+		FAILED="$(cut -d' ' -f1 "$tmp/out") keys fully written: $(head -n 1 "$tmp/out")"
+		return 1
+	}
+	[ "$1" = noreply ] && ! "$tmp/rawget" "$DEST" "$REPLICAS" "$tmp/keys" 500 >"$tmp/check" 2>&1 && {
+		FAILED="not every copy reads back: $(head -n 1 "$tmp/check")"
+		return 1
+	}
+	for k in "$(head -n 1 "$tmp/keys")" "$(tail -n 1 "$tmp/keys")"; do
+		if ! memccat --servers="$SERVERS" "$k" >"$tmp/want" 2>&1 ||
+			! memccat --servers="$DEST" "$k" >"$tmp/got" 2>&1 || ! cmp -s "$tmp/want" "$tmp/got"; then
+			FAILED="$k differs from the source"
+			return 1
+		fi
+	done
+}
+# memcached takes fresh memory for the first load and reuses flushed items' memory after it:
+# one unmeasured load first, so that no measured writer pays for the first allocation
+BEFORE=flush_dest
+echo "$prog: rawset: a warm-up run, filling the destination once (not measured)"
+before && run_once "rawset (warm-up)" "$KEYS" "$tmp/rawset" "$DEST" "$REPLICAS" "$tmp/keys" 500 ack &&
+	printf '%s: rawset: %s s: %s\n' "$prog" "$SECS" "$(head -n 1 "$tmp/out")"
+measure "rawset (raw limit)" "$KEYS" "$tmp/rawset" "$DEST" "$REPLICAS" "$tmp/keys" 500 ack
+rawset_result ack
+st=$STATUS
+row W
+# not a failure of the benchmark: the NOREPLY variant below becomes the limit (see the table)
+[ -z "$FAILED" ] || {
+	STATUS=$st
+	printf '%s: note: acknowledged pipelined sets failed; the raw write limit is the NOREPLY variant\n' "$prog" >&2
+}
+measure "rawset noreply" "$KEYS" "$tmp/rawset" "$DEST" "$REPLICAS" "$tmp/keys" 500 noreply
+rawset_result noreply
+row N
+BEFORE=
+cp "$tmp/sample" "$tmp/stdin"
+measure "memccp per key" "$SAMPLE" sh -c "$memccp_loop" sh "$DEST" "$tmp/cp" &&
+	for k in "$(head -n 1 "$tmp/sample")" "$(tail -n 1 "$tmp/sample")"; do
+		# memccat adds a newline to the value
+		if ! memccat --servers="$DEST" "$k" >"$tmp/got" 2>&1 ||
+			! printf '\n' | cat "$tmp/cp/$k" - | cmp -s - "$tmp/got"; then
+			FAILED="$k reads back different"
+			break
+		fi
+	done
+row P
+: >"$tmp/stdin"
+
 verify "mcrverify --all" --all &&
 	measure "mcrverify --all" "$KEYS" "$bindir/mcrverify" -s "$SERVERS" -r "$REPLICAS" --all --no-progress -q
 row A
-if [ -n "$FAILED" ] && [ "$(memcached -V | awk '{ split($2, v, "."); print (v[1] * 1000 + v[2]) * 1000 + v[3] }')" -lt 1006019 ]
+[ -n "$FAILED" ] && LISTFAILED=1
+
+all_copied="^$KEYS copied, 0 already present, 0 expired, 0 failed in "
+BEFORE=flush_dest
+copy_check "mcrcopy --all --to" "$all_copied" -s "$SERVERS" -r "$REPLICAS" --all --to="$DEST" \
+	--to-replicas="$REPLICAS" &&
+	measure "mcrcopy --all --to" "$KEYS" "$bindir/mcrcopy" -s "$SERVERS" -r "$REPLICAS" --all \
+		--to="$DEST" --to-replicas="$REPLICAS" --no-progress -q &&
+	consistent "mcrcopy --all --to" "$DEST"
+row C
+[ -n "$FAILED" ] && LISTFAILED=1
+BEFORE=
+copy_check "mcrcopy dump" "$all_copied" -s "$SERVERS" -r "$REPLICAS" --all --to=- &&
+	measure "mcrcopy dump" "$KEYS" "$bindir/mcrcopy" -s "$SERVERS" -r "$REPLICAS" --all --to=- \
+		--no-progress -q &&
+	mv "$tmp/out" "$tmp/dump"
+row D
+[ -n "$FAILED" ] && LISTFAILED=1
+DUMPSIZE=$( [ -f "$tmp/dump" ] && calc '%.1f' "$(wc -c <"$tmp/dump") / 1048576" || echo '?')
+if [ -f "$tmp/dump" ]; then
+	mv "$tmp/dump" "$tmp/stdin"
+	BEFORE=flush_dest
+	copy_check "mcrcopy restore" "$all_copied" --from=- --to="$DEST" --to-replicas="$REPLICAS" &&
+		measure "mcrcopy restore" "$KEYS" "$bindir/mcrcopy" --from=- --to="$DEST" \
+			--to-replicas="$REPLICAS" --no-progress -q &&
+		consistent "mcrcopy restore" "$DEST"
+	BEFORE=
+	: >"$tmp/stdin"
+else
+	FAILED="no dump to restore"
+fi
+row L
+
+BEFORE=flush_rebuilt
+copy_check "mcrcopy --rebuild" "^[1-9][0-9]* copied, 0 already present, 0 expired, 0 failed in " \
+	-s "$SERVERS" -r "$REPLICAS" --rebuild="$REBUILT" &&
+	measure "mcrcopy --rebuild" "$COPIED" "$bindir/mcrcopy" -s "$SERVERS" -r "$REPLICAS" \
+		--rebuild="$REBUILT" --no-progress -q &&
+	consistent "mcrcopy --rebuild" "$SERVERS"
+BEFORE=
+REBUILT_KEYS=${COPIED:-?}
+row B
+[ -n "$FAILED" ] && LISTFAILED=1
+
+if [ -n "$LISTFAILED" ] && [ "$(memcached -V | awk '{ split($2, v, "."); print (v[1] * 1000 + v[2]) * 1000 + v[3] }')" -lt 1006019 ]
 then
 	printf '%s: note: memcached before 1.6.19 holds an item lock while "lru_crawler metadump hash"\n' "$prog" >&2
 	printf '%s: waits for its reader (fixed upstream in 1.6.19): a reader that pauses stalls that server\n' "$prog" >&2
 fi
+
+# the destination held every load in turn, emptied by flush_all: nothing live may have been evicted
+memcstat --servers="$DEST" >"$tmp/stats" 2>&1 || fail "memcstat failed: $(head -n 1 "$tmp/stats")"
+evicted=$(awk '$1 == "evictions:" { s += $2 } END { print s + 0 }' "$tmp/stats")
+[ "$evicted" -eq 0 ] || printf '%s: note: the destination evicted %s items\n' "$prog" "$evicted" >&2
+
+# The raw write limit: rawset with every copy acknowledged; should that fail, its NOREPLY
+# variant, which gets no per-item acknowledgement (the table says so).
+WLABEL='raw write limit: rawset (libmemcached pipelined sets of every copy, each acknowledged: BUFFER_REQUESTS, replies read per batch)'
+NLABEL='rawset NOREPLY (pipelined quiet sets, no reply per item; not the limit)'
+case $W_RATE in
+*[!0-9]* | '')
+	WLABEL="raw write limit: rawset NOREPLY (pipelined quiet sets, NO per-item acknowledgement; the acknowledged variant $W_RATE)"
+	NLABEL=
+	eval 'W_RATE=$N_RATE W_RSS=$N_RSS'
+	;;
+esac
 
 ratio() { # RATE RAW
 	case $1$2 in
@@ -303,30 +516,49 @@ ratio() { # RATE RAW
 	*) calc '%.2f' "$1 / $2" ;;
 	esac
 }
-verdict() { # RATIO RSS
-	case $1$2 in
+verdict() { # RATE RAW RSS TARGET: the ratio unrounded
+	case $1$2$3 in
 	*[!0-9.]* | '') echo 'not measured' ;;
 	*)
-		r=$(awk "BEGIN { print ($1 >= $TARGET_RATIO) ? \"met\" : \"MISSED\" }")
-		m=$(awk "BEGIN { print ($2 < $TARGET_RSS) ? \"met\" : \"MISSED\" }")
-		printf 'ratio >= %s %s, peak RSS < %s MiB %s' "$TARGET_RATIO" "$r" "$TARGET_RSS" "$m"
+		r=$(awk "BEGIN { print ($1 / $2 >= $4) ? \"met\" : \"MISSED\" }")
+		m=$(awk "BEGIN { print ($3 < $TARGET_RSS) ? \"met\" : \"MISSED\" }")
+		printf 'ratio %s >= %s %s, peak RSS < %s MiB %s' "$(ratio "$1" "$2")" "$4" "$r" "$TARGET_RSS" "$m"
 		;;
 	esac
 }
-KR=$(ratio "$K_RATE" "$R_RATE")
-AR=$(ratio "$A_RATE" "$R_RATE")
+
+# other work on the machine skews every number: say how busy it was
+[ -r /proc/loadavg ] && printf '%s: load average at the end: %s\n' "$prog" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '\nData set: %s keys x %s copies on %s servers, values 16-1000 B (%.1f MiB of values), %s CPUs.\n' \
 	"$KEYS" $((REPLICAS + 1)) "$NSERVERS" "$(calc '%.1f' "$BYTES / 1048576")" "$(nproc 2>/dev/null || echo '?')"
-printf 'keys/s = keys / wall time of the whole process (start-up, key file or key listing included).\n\n'
+printf 'mcrcopy writes to a second cluster of %s servers with --to-replicas=%s, emptied (flush_all) before each run.\n' \
+	"$NSERVERS" "$REPLICAS"
+printf 'keys/s = keys / wall time of the whole process (start-up, key file or key listing included);\n'
+printf 'ratios: reads to the raw read limit (rawget), writes to the raw write limit (rawset).\n\n'
 printf '| what | keys/s (median of %s) | ratio to raw | peak RSS MiB |\n' "$RUNS"
 printf '|---|---:|---:|---:|\n'
-printf '| mcrverify -k KEYFILE | %s | %s | %s |\n' "$K_RATE" "$KR" "$K_RSS"
-printf '| mcrverify --all | %s | %s | %s |\n' "$A_RATE" "$AR" "$A_RSS"
-printf '| raw limit: rawget (libmemcached mget of every copy) | %s | 1.00 | %s |\n' "$R_RATE" "$R_RSS"
+printf '| mcrverify -k KEYFILE | %s | %s | %s |\n' "$K_RATE" "$(ratio "$K_RATE" "$R_RATE")" "$K_RSS"
+printf '| mcrverify --all | %s | %s | %s |\n' "$A_RATE" "$(ratio "$A_RATE" "$R_RATE")" "$A_RSS"
+printf '| raw read limit: rawget (libmemcached mget of every copy) | %s | 1.00 | %s |\n' "$R_RATE" "$R_RSS"
 printf '| memccat, one process per key (sample: first %s keys, one copy each) | %s | %s | %s |\n' "$SAMPLE" \
 	"$M_RATE" "$(ratio "$M_RATE" "$R_RATE")" "$M_RSS"
-printf '\nmcrverify -k:    %s\n' "$(verdict "$KR" "$K_RSS")"
-printf 'mcrverify --all: %s\n' "$(verdict "$AR" "$A_RSS")"
+printf '| mcrcopy --all --to=DEST (every key, %s copies each written) | %s | %s | %s |\n' $((REPLICAS + 1)) \
+	"$C_RATE" "$(ratio "$C_RATE" "$W_RATE")" "$C_RSS"
+printf '| mcrcopy --rebuild=SERVER (keys/s over the %s keys written there, 1 copy each, of %s listed) | %s | %s | %s |\n' \
+	"$REBUILT_KEYS" "$KEYS" "$B_RATE" "$(ratio "$B_RATE" "$W_RATE")" "$B_RSS"
+printf '| mcrcopy --all --to=- >FILE (dump, %s MiB; ratio to the raw read limit) | %s | %s | %s |\n' "$DUMPSIZE" \
+	"$D_RATE" "$(ratio "$D_RATE" "$R_RATE")" "$D_RSS"
+printf '| mcrcopy --from=- --to=DEST <FILE (restore, %s copies each written) | %s | %s | %s |\n' $((REPLICAS + 1)) \
+	"$L_RATE" "$(ratio "$L_RATE" "$W_RATE")" "$L_RSS"
+printf '| %s | %s | 1.00 | %s |\n' "$WLABEL" "$W_RATE" "$W_RSS"
+[ -z "$NLABEL" ] || printf '| %s | %s | %s | %s |\n' "$NLABEL" "$N_RATE" "$(ratio "$N_RATE" "$W_RATE")" "$N_RSS"
+printf '| memccp, one process per key (sample: first %s keys, one copy each) | %s | %s | %s |\n' "$SAMPLE" \
+	"$P_RATE" "$(ratio "$P_RATE" "$W_RATE")" "$P_RSS"
+printf '\nmcrverify -k:       %s\n' "$(verdict "$K_RATE" "$R_RATE" "$K_RSS" "$TARGET_RATIO")"
+printf 'mcrverify --all:    %s\n' "$(verdict "$A_RATE" "$R_RATE" "$A_RSS" "$TARGET_RATIO")"
+printf 'mcrcopy --all --to: %s\n' "$(verdict "$C_RATE" "$W_RATE" "$C_RSS" "$TARGET_COPY_RATIO")"
+printf 'mcrcopy --rebuild:  %s\n' "$(verdict "$B_RATE" "$W_RATE" "$B_RSS" "$TARGET_COPY_RATIO")"
+printf 'mcrcopy restore:    %s\n' "$(verdict "$L_RATE" "$W_RATE" "$L_RSS" "$TARGET_COPY_RATIO")"
 [ "$STATUS" -eq 0 ] || printf '\n%s: FAILED: a measured command did not run cleanly (see above)\n' "$prog" >&2
 exit "$STATUS"

@@ -295,8 +295,11 @@ read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, s
 			}
 		}
 		/* --rebuild: a key the server holds no copy of, or listed by the rebuilt server itself */
-		if (!member || (rebuilt >= 0 && it->k.origin == (size_t)rebuilt))
+		if (!member || (rebuilt >= 0 && it->k.origin == (size_t)rebuilt)) {
 			it->outcome = IGNORED;
+			for (unsigned r = 0; r < k; r++)
+				reqs[i * k + r].result = MCR_SKIPPED; /* nothing to read for it */
+		}
 	}
 	mcr_run(c, reqs, n * k);
 
@@ -574,6 +577,8 @@ main(int argc, char **argv)
 		mcr_usage_error(
 		    "--to-replicas, --to-distribution and --to-hash describe a destination cluster");
 	to_stdout = opt.to && !strcmp(opt.to, "-");
+	if (to_stdout)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16); /* a dump is bulk output */
 	d.fmt = o.format;
 	if (opt.progress < 0)
 		opt.progress = isatty(2);
