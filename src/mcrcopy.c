@@ -269,6 +269,40 @@ listed_before(const struct mcr_req *q, unsigned k, size_t origin)
 	return !member; /* a misplaced copy: never read by applications, never copied */
 }
 
+/* With --all, first only the copies on servers listed before the one that listed the key:
+ * if one holds it, the key was copied there and nothing more is read for it (one read
+ * instead of every copy for most keys listed by a second server). */
+static void
+skip_listed_before(struct mcr_cluster *c, struct item *items, size_t n, struct mcr_req *reqs)
+{
+	unsigned k = c->copies;
+	struct mcr_req *probe = mcr_xcalloc(n * k, sizeof(*probe));
+	size_t *who = mcr_xcalloc(n * k, sizeof(*who)), m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].k.origin == SIZE_MAX || items[i].outcome == IGNORED)
+			continue;
+		for (unsigned r = 0; r < k; r++) {
+			const struct mcr_req *q = &reqs[i * k + r];
+			if (q->result != MCR_SKIPPED && q->server < items[i].k.origin) {
+				probe[m] = *q;
+				who[m++] = i;
+			}
+		}
+	}
+	mcr_run(c, probe, m);
+	for (size_t j = 0; j < m; j++) {
+		if (probe[j].result == MCR_OK && items[who[j]].outcome != IGNORED) {
+			items[who[j]].outcome = IGNORED;
+			for (unsigned r = 0; r < k; r++)
+				reqs[who[j] * k + r].result = MCR_SKIPPED;
+		}
+		mcr_req_clear(&probe[j]);
+	}
+	free(probe);
+	free(who);
+}
+
 /* Reads every source copy of the batch (--rebuild: every copy but the one rebuilt), takes the
  * first copy found in placement order, and learns its remaining TTL. */
 static void
@@ -301,6 +335,7 @@ read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, s
 				reqs[i * k + r].result = MCR_SKIPPED; /* nothing to read for it */
 		}
 	}
+	skip_listed_before(c, items, n, reqs);
 	mcr_run(c, reqs, n * k);
 
 	for (size_t i = 0; i < n; i++) {

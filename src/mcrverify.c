@@ -129,6 +129,12 @@ prepare(struct batch *b, size_t i, bool partial)
 	size_t *idx = &b->idx[i * b->k];
 	struct mcr_req *q = &b->reqs[i * b->w];
 
+	/* listed by the first server of its copy set: nothing to probe, read every copy now */
+	bool first = true;
+	for (unsigned r = 0; r < b->k; r++)
+		first &= !(ch->pos >= 0 && idx[r] < ch->k.origin);
+	if (first)
+		partial = false;
 	for (unsigned r = 0; r <= b->k; r++) {
 		mcr_req_clear(&q[r]);
 		memset(&q[r], 0, sizeof(q[r]));
@@ -136,7 +142,8 @@ prepare(struct batch *b, size_t i, bool partial)
 		q[r].key = ch->k.key;
 		q[r].klen = ch->k.klen;
 		q[r].server = r < b->k ? idx[r] : ch->k.origin;
-		if ((r == b->k && ch->pos != -1) || (partial && r < b->k && ch->pos >= 0 && idx[r] >= ch->k.origin))
+		if ((r == b->k && ch->pos != -1) ||
+		    (partial && r < b->k && ch->pos >= 0 && idx[r] >= ch->k.origin))
 			q[r].result = MCR_SKIPPED;
 	}
 }
@@ -169,6 +176,16 @@ held_earlier(const struct batch *b, size_t i)
 		if (q[r].server < b->chk[i].k.origin && q[r].result == MCR_OK)
 			return true;
 	return false;
+}
+
+/* Were all copies of key i read (none left skipped by the probe)? */
+static bool
+read_whole(const struct batch *b, size_t i)
+{
+	for (unsigned r = 0; r < b->k; r++)
+		if (b->reqs[i * b->w + r].result == MCR_SKIPPED)
+			return false;
+	return true;
 }
 
 static void
@@ -439,7 +456,7 @@ check_batch(struct batch *b, enum mcr_format fmt)
 	}
 	mcr_run(b->c, b->reqs, b->n * b->w);
 	for (size_t i = 0; i < b->n; i++)
-		if (b->chk[i].pos >= 0 && !held_earlier(b, i))
+		if (b->chk[i].pos >= 0 && !held_earlier(b, i) && !read_whole(b, i))
 			again[na++] = i;
 	if (na)
 		read_again(b, again, na);
