@@ -393,5 +393,5 @@ fi
 section "7. Done"
 say "Stopping the servers and removing $tmp."
 say "More: man -l man/mcr.7 (placement, configuration, exit status), and man/mcrset.1, \
-man/mcrget.1, man/mcrdel.1, man/mcrverify.1; mcrcopy --help."
+man/mcrget.1, man/mcrdel.1, man/mcrverify.1, man/mcrcopy.1."
 exit 0
