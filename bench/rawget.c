@@ -10,57 +10,26 @@
  * and hash. KEYFILE holds one raw key per line (no percent-decoding: the benchmark's keys
  * are plain ASCII). Prints the number of keys whose every copy was read, then details.
  * Exit 0 when every key was read on every copy, 1 when some copy was missing, 2 on trouble. */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "raw.h"
 
-#include <libmemcached/memcached.h>
+struct keys {
+	char **keys;
+	size_t *lens;
+};
 
-static void
-die(const char *what, const char *why)
+static const char *
+key_at(const void *ctx, size_t i, size_t *len)
 {
-	fprintf(stderr, "rawget: %s: %s\n", what, why);
-	exit(2);
-}
+	const struct keys *k = ctx;
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("malloc", strerror(errno));
-	return p;
-}
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t cap = 1 << 20, n = 0, r;
-	char *buf = xmalloc(cap);
-
-	if (!fp)
-		die(path, strerror(errno));
-	while ((r = fread(buf + n, 1, cap - n, fp)) > 0) {
-		n += r;
-		if (n == cap) {
-			cap *= 2;
-			if (!(buf = realloc(buf, cap)))
-				die("realloc", strerror(errno));
-		}
-	}
-	if (ferror(fp))
-		die(path, strerror(errno));
-	fclose(fp);
-	*len = n;
-	return buf;
+	*len = k->lens[i];
+	return k->keys[i];
 }
 
 int
 main(int argc, char **argv)
 {
+	raw_prog = "rawget";
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr, "usage: rawget SERVERS REPLICAS KEYFILE [BATCH]\n");
 		return 2;
@@ -70,18 +39,9 @@ main(int argc, char **argv)
 	if (batch == 0)
 		die("BATCH", "must be at least 1");
 
-	/* placement, configured as mcr configures it: binary protocol, replicas, servers last */
-	memcached_st *place = memcached_create(NULL);
-	memcached_server_st *list = memcached_servers_parse(argv[1]);
-	if (!place || !list)
-		die(argv[1], "cannot parse the server list");
-	memcached_behavior_set(place, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-	memcached_behavior_set(place, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, replicas);
-	if (memcached_server_push(place, list) != MEMCACHED_SUCCESS)
-		die(argv[1], memcached_last_error_message(place));
-	memcached_server_list_free(list);
-	uint32_t n = memcached_server_count(place);
-	unsigned copies = replicas + 1 < n ? (unsigned)replicas + 1 : n;
+	uint32_t n;
+	unsigned copies;
+	memcached_st *place = placement(argv[1], replicas, &n, &copies);
 
 	/* the keys, split in place */
 	size_t flen, nkeys = 0, cap = 1024;
@@ -107,38 +67,20 @@ main(int argc, char **argv)
 	}
 
 	/* per server: the keys it holds a copy of, in file order */
-	size_t **mine = xmalloc(n * sizeof(*mine)), *nmine = calloc(n, sizeof(*nmine));
+	size_t **mine, *nmine;
+	struct keys kv = {keys, lens};
+	by_server(place, n, copies, nkeys, key_at, &kv, &mine, &nmine);
 	unsigned char *got = calloc(nkeys ? nkeys : 1, 1);
-	if (!nmine || !got)
+	if (!got)
 		die("calloc", strerror(errno));
-	for (uint32_t s = 0; s < n; s++)
-		mine[s] = xmalloc(nkeys * sizeof(**mine));
-	for (size_t i = 0; i < nkeys; i++) {
-		uint32_t first = memcached_generate_hash(place, keys[i], lens[i]);
-		for (unsigned r = 0; r < copies; r++) {
-			uint32_t s = (first + r) % n;
-			mine[s][nmine[s]++] = i;
-		}
-	}
 
 	/* one connection per server, holding just that server */
 	memcached_st **m = xmalloc(n * sizeof(*m));
 	/* caller-owned results: fetch_result frees a heap result at the end of a batch and
 	 * allocates a new one on every call when given none; one of these is reused */
 	memcached_result_st *res = xmalloc(n * sizeof(*res));
-	for (uint32_t s = 0; s < n; s++) {
-		const memcached_instance_st *in = memcached_server_instance_by_position(place, s);
-		m[s] = memcached_create(NULL);
-		if (!m[s])
-			die("memcached_create", "out of memory");
-		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-		if (memcached_server_add(m[s], memcached_server_name(in), memcached_server_port(in)) !=
-		    MEMCACHED_SUCCESS)
-			die(memcached_server_name(in), memcached_last_error_message(m[s]));
-		if (!memcached_result_create(m[s], &res[s]))
-			die("memcached_result_create", "out of memory");
-	}
+	for (uint32_t s = 0; s < n; s++)
+		m[s] = connect_one(place, s, &res[s]);
 
 	const char **bk = xmalloc(n * batch * sizeof(*bk));
 	size_t *bl = xmalloc(n * batch * sizeof(*bl)), *pos = calloc(n, sizeof(*pos));

@@ -22,58 +22,12 @@
  * is held in memory. Prints the number of keys whose every copy was acknowledged, then details.
  * Exit 0 when every copy was acknowledged (noreply: sent), 1 when some copy was refused, 2 on
  * trouble. */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <libmemcached/memcached.h>
+#include "raw.h"
 
 struct item {
 	const char *key, *val;
 	size_t klen, vlen;
 };
-
-static void
-die(const char *what, const char *why)
-{
-	fprintf(stderr, "rawset: %s: %s\n", what, why);
-	exit(2);
-}
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("malloc", strerror(errno));
-	return p;
-}
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t cap = 1 << 20, n = 0, r;
-	char *buf = xmalloc(cap);
-
-	if (!fp)
-		die(path, strerror(errno));
-	while ((r = fread(buf + n, 1, cap - n, fp)) > 0) {
-		n += r;
-		if (n == cap) {
-			cap *= 2;
-			if (!(buf = realloc(buf, cap)))
-				die("realloc", strerror(errno));
-		}
-	}
-	if (ferror(fp))
-		die(path, strerror(errno));
-	fclose(fp);
-	*len = n;
-	return buf;
-}
 
 /* The values: the benchmark's generator (bench/run.sh, which writes the load file), so the
  * i-th key of the key file gets the bytes mcrset loaded for it: a Park-Miller sequence from a
@@ -108,14 +62,23 @@ items_of(const char *path, char *buf, size_t len, size_t *nitems, unsigned long 
 			x = x * 16807 % 2147483647;
 			size_t vlen = 16 + x % 985;
 			x = x * 16807 % 2147483647;
-			v[n++] = (struct item){.key = buf + off, .klen = klen, .val = pattern + x % 1000,
-			                       .vlen = vlen};
+			v[n++] = (struct item){
+			    .key = buf + off, .klen = klen, .val = pattern + x % 1000, .vlen = vlen};
 			*bytes += vlen;
 		}
 		off = end + 1;
 	}
 	*nitems = n;
 	return v;
+}
+
+static const char *
+key_at(const void *ctx, size_t i, size_t *len)
+{
+	const struct item *it = (const struct item *)ctx + i;
+
+	*len = it->klen;
+	return it->key;
 }
 
 static const char *
@@ -127,6 +90,7 @@ name(memcached_st *m)
 int
 main(int argc, char **argv)
 {
+	raw_prog = "rawset";
 	if (argc < 4 || argc > 6) {
 		fprintf(stderr, "usage: rawset SERVERS REPLICAS KEYFILE [BATCH [ack|noreply]]\n");
 		return 2;
@@ -141,18 +105,9 @@ main(int argc, char **argv)
 	else if (argc == 6 && strcmp(argv[5], "ack"))
 		die(argv[5], "MODE is ack or noreply");
 
-	/* placement, configured as mcr configures it: binary protocol, replicas, servers last */
-	memcached_st *place = memcached_create(NULL);
-	memcached_server_st *list = memcached_servers_parse(argv[1]);
-	if (!place || !list)
-		die(argv[1], "cannot parse the server list");
-	memcached_behavior_set(place, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-	memcached_behavior_set(place, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, replicas);
-	if (memcached_server_push(place, list) != MEMCACHED_SUCCESS)
-		die(argv[1], memcached_last_error_message(place));
-	memcached_server_list_free(list);
-	uint32_t n = memcached_server_count(place);
-	unsigned copies = replicas + 1 < n ? (unsigned)replicas + 1 : n;
+	uint32_t n;
+	unsigned copies;
+	memcached_st *place = placement(argv[1], replicas, &n, &copies);
 
 	size_t flen, nitems;
 	unsigned long long bytes;
@@ -160,40 +115,22 @@ main(int argc, char **argv)
 	struct item *items = items_of(argv[3], buf, flen, &nitems, &bytes);
 
 	/* per server: the items it holds a copy of, in file order */
-	size_t **mine = xmalloc(n * sizeof(*mine)), *nmine = calloc(n, sizeof(*nmine));
+	size_t **mine, *nmine;
+	by_server(place, n, copies, nitems, key_at, items, &mine, &nmine);
 	unsigned char *acked = calloc(nitems ? nitems : 1, 1);
-	if (!nmine || !acked)
+	if (!acked)
 		die("calloc", strerror(errno));
-	for (uint32_t s = 0; s < n; s++)
-		mine[s] = xmalloc(nitems * sizeof(**mine));
-	for (size_t i = 0; i < nitems; i++) {
-		uint32_t first = memcached_generate_hash(place, items[i].key, items[i].klen);
-		for (unsigned r = 0; r < copies; r++) {
-			uint32_t s = (first + r) % n;
-			mine[s][nmine[s]++] = i;
-		}
-	}
 
 	/* one connection per server, holding just that server */
 	memcached_st **m = xmalloc(n * sizeof(*m));
 	memcached_result_st *res = xmalloc(n * sizeof(*res));
 	for (uint32_t s = 0; s < n; s++) {
-		const memcached_instance_st *in = memcached_server_instance_by_position(place, s);
-		m[s] = memcached_create(NULL);
-		if (!m[s])
-			die("memcached_create", "out of memory");
-		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+		m[s] = connect_one(place, s, &res[s]);
 		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_NOREPLY, (uint64_t)noreply);
 		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
 		/* no purge: it would read and drop the replies of a batch while it is being sent */
 		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK, UINT32_MAX);
 		memcached_behavior_set(m[s], MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK, UINT32_MAX);
-		if (memcached_server_add(m[s], memcached_server_name(in), memcached_server_port(in)) !=
-		    MEMCACHED_SUCCESS)
-			die(memcached_server_name(in), memcached_last_error_message(m[s]));
-		if (!memcached_result_create(m[s], &res[s]))
-			die("memcached_result_create", "out of memory");
 	}
 
 	size_t *pos = calloc(n, sizeof(*pos)), *bn = calloc(n, sizeof(*bn));
@@ -261,9 +198,10 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nitems; i++)
 		full += acked[i] == copies;
 	if (noreply)
-		printf("%zu keys fully written (%u copies each, noreply: sent, not acknowledged), %zu keys in "
-		       "the file, %llu value bytes, %zu copies sent\n",
-		       full, copies, nitems, bytes, copies_sent);
+		printf(
+		    "%zu keys fully written (%u copies each, noreply: sent, not acknowledged), %zu keys in "
+		    "the file, %llu value bytes, %zu copies sent\n",
+		    full, copies, nitems, bytes, copies_sent);
 	else
 		printf("%zu keys fully written (%u copies each, every copy acknowledged), %zu keys in the "
 		       "file, %llu value bytes, %zu copies sent, %zu acknowledged, %zu refused%s%s\n",
