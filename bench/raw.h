@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What rawget.c and rawset.c share: errors, memory, the key file, mcr's placement and one
  * libmemcached connection per server. Static: each program includes it once. */
 #include <errno.h>
@@ -94,7 +95,7 @@ by_server(memcached_st *place, uint32_t n, unsigned copies, size_t nkeys,
 
 /* A connection holding server s of the placement alone, with a caller-owned result:
  * fetch_result allocates a new result on every call when given none. */
-static memcached_st *
+static memcached_st *__attribute__((unused))
 connect_one(memcached_st *place, uint32_t s, memcached_result_st *res)
 {
 	const memcached_instance_st *in = memcached_server_instance_by_position(place, s);
@@ -110,4 +111,52 @@ connect_one(memcached_st *place, uint32_t s, memcached_result_st *res)
 	if (!memcached_result_create(m, res))
 		die("memcached_result_create", "out of memory");
 	return m;
+}
+
+struct item {
+	const char *key, *val;
+	size_t klen, vlen;
+};
+
+/* The values: the benchmark's generator (bench/run.sh, which writes the load file), so the
+ * i-th key of the key file gets the bytes mcrset loaded for it: a Park-Miller sequence from a
+ * fixed seed gives each value's length (16 to 1000) and its offset into a fixed pattern. */
+#define SEED 20240601u
+
+static char pattern[2000];
+
+static struct item *
+items_of(const char *path, char *buf, size_t len, size_t *nitems, unsigned long long *bytes)
+{
+	size_t cap = 1024, n = 0;
+	struct item *v = xmalloc(cap * sizeof(*v));
+	uint64_t x = SEED;
+
+	for (int i = 0; i < 2000; i++)
+		pattern[i] = (char)(33 + (i * 7 + i / 94) % 94);
+	*bytes = 0;
+	for (size_t off = 0; off < len;) {
+		char *nl = memchr(buf + off, '\n', len - off);
+		size_t end = nl ? (size_t)(nl - buf) : len, klen = end - off;
+		if (klen && buf[off + klen - 1] == '\r')
+			klen--;
+		if (klen) {
+			if (klen > 250)
+				die(path, "a key longer than 250 bytes");
+			if (n == cap) {
+				cap *= 2;
+				if (!(v = realloc(v, cap * sizeof(*v))))
+					die("realloc", strerror(errno));
+			}
+			x = x * 16807 % 2147483647;
+			size_t vlen = 16 + x % 985;
+			x = x * 16807 % 2147483647;
+			v[n++] = (struct item){
+			    .key = buf + off, .klen = klen, .val = pattern + x % 1000, .vlen = vlen};
+			*bytes += vlen;
+		}
+		off = end + 1;
+	}
+	*nitems = n;
+	return v;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rawget: the raw read limit that mcrverify is measured against. It reads every copy of
  * every key of a key file with libmemcached and does nothing else: one binary-protocol
  * connection per server, pipelined multi-gets of BATCH keys whose copy set includes that

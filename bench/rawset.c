@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* rawset: the raw write limit that mcrcopy is measured against. It writes every copy of
  * every key of a key file with libmemcached and does nothing else: one binary-protocol
  * connection per server, pipelined batches of BATCH sets of the keys whose copy set includes
@@ -23,54 +24,6 @@
  * Exit 0 when every copy was acknowledged (noreply: sent), 1 when some copy was refused, 2 on
  * trouble. */
 #include "raw.h"
-
-struct item {
-	const char *key, *val;
-	size_t klen, vlen;
-};
-
-/* The values: the benchmark's generator (bench/run.sh, which writes the load file), so the
- * i-th key of the key file gets the bytes mcrset loaded for it: a Park-Miller sequence from a
- * fixed seed gives each value's length (16 to 1000) and its offset into a fixed pattern. */
-#define SEED 20240601u
-
-static char pattern[2000];
-
-static struct item *
-items_of(const char *path, char *buf, size_t len, size_t *nitems, unsigned long long *bytes)
-{
-	size_t cap = 1024, n = 0;
-	struct item *v = xmalloc(cap * sizeof(*v));
-	uint64_t x = SEED;
-
-	for (int i = 0; i < 2000; i++)
-		pattern[i] = (char)(33 + (i * 7 + i / 94) % 94);
-	*bytes = 0;
-	for (size_t off = 0; off < len;) {
-		char *nl = memchr(buf + off, '\n', len - off);
-		size_t end = nl ? (size_t)(nl - buf) : len, klen = end - off;
-		if (klen && buf[off + klen - 1] == '\r')
-			klen--;
-		if (klen) {
-			if (klen > 250)
-				die(path, "a key longer than 250 bytes");
-			if (n == cap) {
-				cap *= 2;
-				if (!(v = realloc(v, cap * sizeof(*v))))
-					die("realloc", strerror(errno));
-			}
-			x = x * 16807 % 2147483647;
-			size_t vlen = 16 + x % 985;
-			x = x * 16807 % 2147483647;
-			v[n++] = (struct item){
-			    .key = buf + off, .klen = klen, .val = pattern + x % 1000, .vlen = vlen};
-			*bytes += vlen;
-		}
-		off = end + 1;
-	}
-	*nitems = n;
-	return v;
-}
 
 static const char *
 key_at(const void *ctx, size_t i, size_t *len)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # A benchmark, not a test: how fast mcrverify reads a replicated data set and mcrcopy copies,
 # rebuilds, dumps and restores it, and how much memory they need, against the raw limits of
 # libmemcached: its pipelined multi-get (reads) and its pipelined sets (writes).
@@ -12,6 +13,8 @@
 # median keys/s, ratio to the raw limit, and the highest peak RSS. Measured:
 #   mcrverify -k KEYFILE   every copy of every key of the key file
 #   mcrverify --all        every key every server lists (lru_crawler metadump)
+#   rawsock get (bench/rawsock.c) the ceiling: binary gets of every copy on sockets alone, no
+#                          library, a reply read as far as its header, nothing kept
 #   rawget (bench/rawget.c) pipelined libmemcached multi-gets of every copy, nothing else
 #   memccat per key        one process per key, over a sample of BENCH_SAMPLE keys (default 2000)
 #   mcrcopy --all --to=DEST            every key to the destination (-r 1 there too), flushed first
@@ -22,6 +25,8 @@
 #   rawset (bench/rawset.c) pipelined libmemcached sets of every copy to the flushed destination,
 #                          each acknowledged (BUFFER_REQUESTS, replies read per batch), nothing
 #                          else; also its NOREPLY variant (no reply per item), for comparison
+#   rawsock set            the write ceiling: binary sets of every copy on sockets alone, each
+#                          acknowledged
 #   memccp per key         one process per key writing one copy, over the same sample
 # Each mcrverify and mcrcopy mode first runs once unmeasured, with its summary: mcrverify must
 # exit 0 having found every key ok, mcrcopy must have copied every key (--rebuild: some) with
@@ -42,8 +47,8 @@ SAMPLE=${BENCH_SAMPLE:-2000}
 LIMIT=${BENCH_TIMEOUT:-} # seconds any one run may take; default max(60, keys / 5000)
 NSERVERS=3
 REPLICAS=1
-TARGET_RATIO=0.5      # mcrverify, to the raw read limit
-TARGET_COPY_RATIO=1/3 # mcrcopy (copy, rebuild, restore), to the raw write limit
+TARGET_ALL=0.85  # mcrverify --all, to mcrverify -k
+TARGET_COPY=0.8  # mcrcopy copy and rebuild to the sockets' write ceiling, the dump to their read ceiling
 TARGET_RSS=64
 
 die() {
@@ -287,7 +292,7 @@ printf '%s: %s keys, %s replica, %s servers, %s runs each, %s CPUs, memcached %s
 	"$(memcached -V | awk '{ print $2 }')" "$(pkg-config --modversion libmemcached)"
 
 # the raw limits
-for raw in rawget rawset; do
+for raw in rawget rawset rawsock; do
 	# shellcheck disable=SC2046 # pkg-config's flags are words
 	cc -O2 $(pkg-config --cflags libmemcached) -o "$tmp/$raw" "$here/$raw.c" \
 		$(pkg-config --libs libmemcached) || die "cannot compile bench/$raw.c"
@@ -383,6 +388,9 @@ row K
 measure "rawget (raw limit)" "$KEYS" "$tmp/rawget" "$SERVERS" "$REPLICAS" "$tmp/keys" 500 &&
 	{ grep -q "^$KEYS keys fully read" "$tmp/out" || FAILED="read $(cut -d' ' -f1 "$tmp/out") keys fully"; }
 row R
+measure "rawsock get" "$KEYS" "$tmp/rawsock" get "$SERVERS" "$REPLICAS" "$tmp/keys" 1000 &&
+	{ grep -q "^$((KEYS * (REPLICAS + 1)))\$" "$tmp/out" || FAILED="found $(head -n 1 "$tmp/out") copies"; }
+row S
 cp "$tmp/sample" "$tmp/stdin"
 measure "memccat per key" "$SAMPLE" sh -c "$memccat_loop" sh "$SERVERS"
 row M
@@ -426,6 +434,9 @@ row W
 measure "rawset noreply" "$KEYS" "$tmp/rawset" "$DEST" "$REPLICAS" "$tmp/keys" 500 noreply
 rawset_result noreply
 row N
+measure "rawsock set" "$KEYS" "$tmp/rawsock" set "$DEST" "$REPLICAS" "$tmp/keys" 1000 &&
+	{ grep -q "^$((KEYS * (REPLICAS + 1)))\$" "$tmp/out" || FAILED="stored $(head -n 1 "$tmp/out") copies"; }
+row T
 BEFORE=
 cp "$tmp/sample" "$tmp/stdin"
 measure "memccp per key" "$SAMPLE" sh -c "$memccp_loop" sh "$DEST" "$tmp/cp" &&
@@ -535,30 +546,30 @@ printf '\nData set: %s keys x %s copies on %s servers, values 16-1000 B (%.1f Mi
 printf 'mcrcopy writes to a second cluster of %s servers with --to-replicas=%s, emptied (flush_all) before each run.\n' \
 	"$NSERVERS" "$REPLICAS"
 printf 'keys/s = keys / wall time of the whole process (start-up, key file or key listing included);\n'
-printf 'ratios: reads to the raw read limit (rawget), writes to the raw write limit (rawset).\n\n'
-printf '| what | keys/s (median of %s) | ratio to raw | peak RSS MiB |\n' "$RUNS"
-printf '|---|---:|---:|---:|\n'
-printf '| mcrverify -k KEYFILE | %s | %s | %s |\n' "$K_RATE" "$(ratio "$K_RATE" "$R_RATE")" "$K_RSS"
-printf '| mcrverify --all | %s | %s | %s |\n' "$A_RATE" "$(ratio "$A_RATE" "$R_RATE")" "$A_RSS"
-printf '| raw read limit: rawget (libmemcached mget of every copy) | %s | 1.00 | %s |\n' "$R_RATE" "$R_RSS"
-printf '| memccat, one process per key (sample: first %s keys, one copy each) | %s | %s | %s |\n' "$SAMPLE" \
-	"$M_RATE" "$(ratio "$M_RATE" "$R_RATE")" "$M_RSS"
-printf '| mcrcopy --all --to=DEST (every key, %s copies each written) | %s | %s | %s |\n' $((REPLICAS + 1)) \
-	"$C_RATE" "$(ratio "$C_RATE" "$W_RATE")" "$C_RSS"
-printf '| mcrcopy --rebuild=SERVER (keys/s over the %s keys written there, 1 copy each, of %s listed) | %s | %s | %s |\n' \
-	"$REBUILT_KEYS" "$KEYS" "$B_RATE" "$(ratio "$B_RATE" "$W_RATE")" "$B_RSS"
-printf '| mcrcopy --all --to=- >FILE (dump, %s MiB; ratio to the raw read limit) | %s | %s | %s |\n' "$DUMPSIZE" \
-	"$D_RATE" "$(ratio "$D_RATE" "$R_RATE")" "$D_RSS"
-printf '| mcrcopy --from=- --to=DEST <FILE (restore, %s copies each written) | %s | %s | %s |\n' $((REPLICAS + 1)) \
-	"$L_RATE" "$(ratio "$L_RATE" "$W_RATE")" "$L_RSS"
-printf '| %s | %s | 1.00 | %s |\n' "$WLABEL" "$W_RATE" "$W_RSS"
-[ -z "$NLABEL" ] || printf '| %s | %s | %s | %s |\n' "$NLABEL" "$N_RATE" "$(ratio "$N_RATE" "$W_RATE")" "$N_RSS"
-printf '| memccp, one process per key (sample: first %s keys, one copy each) | %s | %s | %s |\n' "$SAMPLE" \
-	"$P_RATE" "$(ratio "$P_RATE" "$W_RATE")" "$P_RSS"
-printf '\nmcrverify -k:       %s\n' "$(verdict "$K_RATE" "$R_RATE" "$K_RSS" "$TARGET_RATIO")"
-printf 'mcrverify --all:    %s\n' "$(verdict "$A_RATE" "$R_RATE" "$A_RSS" "$TARGET_RATIO")"
-printf 'mcrcopy --all --to: %s\n' "$(verdict "$C_RATE" "$W_RATE" "$C_RSS" "$TARGET_COPY_RATIO")"
-printf 'mcrcopy --rebuild:  %s\n' "$(verdict "$B_RATE" "$W_RATE" "$B_RSS" "$TARGET_COPY_RATIO")"
-printf 'mcrcopy restore:    %s\n' "$(verdict "$L_RATE" "$W_RATE" "$L_RSS" "$TARGET_COPY_RATIO")"
+printf 'ratios: to the ceiling measured on sockets alone (rawsock: reads for reads, writes for\n'
+printf 'writes) and to libmemcached (rawget, rawset), in the same run.\n\n'
+row_out() { # LABEL RATE RSS SOCKET_CEILING LIBMEMCACHED
+	printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$(ratio "$2" "$4")" "$(ratio "$2" "$5")" "$3"
+}
+printf '| what | keys/s (median of %s) | to sockets | to libmemcached | peak RSS MiB |\n' "$RUNS"
+printf '|---|---:|---:|---:|---:|\n'
+row_out 'mcrverify -k KEYFILE (every copy read)' "$K_RATE" "$K_RSS" "$S_RATE" "$R_RATE"
+row_out 'mcrverify --all (every key every server lists)' "$A_RATE" "$A_RSS" "$S_RATE" "$R_RATE"
+row_out 'ceiling: rawsock get (binary gets of every copy, sockets alone)' "$S_RATE" "$S_RSS" "$S_RATE" "$R_RATE"
+row_out 'rawget (libmemcached mget of every copy)' "$R_RATE" "$R_RSS" "$S_RATE" "$R_RATE"
+row_out "memccat, one process per key (sample: first $SAMPLE keys, one copy each)" "$M_RATE" "$M_RSS" "$S_RATE" "$R_RATE"
+row_out "mcrcopy --all --to=DEST (every key, $((REPLICAS + 1)) copies each written)" "$C_RATE" "$C_RSS" "$T_RATE" "$W_RATE"
+row_out "mcrcopy --rebuild=SERVER (keys/s over the $REBUILT_KEYS keys written there, of $KEYS listed)" "$B_RATE" "$B_RSS" "$T_RATE" "$W_RATE"
+row_out "mcrcopy --all --to=- >FILE (dump, $DUMPSIZE MiB; ratios to the read ceilings)" "$D_RATE" "$D_RSS" "$S_RATE" "$R_RATE"
+row_out "mcrcopy --from=- --to=DEST <FILE (restore, $((REPLICAS + 1)) copies each written)" "$L_RATE" "$L_RSS" "$T_RATE" "$W_RATE"
+row_out 'ceiling: rawsock set (binary sets of every copy, each acknowledged, sockets alone)' "$T_RATE" "$T_RSS" "$T_RATE" "$W_RATE"
+row_out "$WLABEL" "$W_RATE" "$W_RSS" "$T_RATE" "$W_RATE"
+[ -z "$NLABEL" ] || row_out "$NLABEL" "$N_RATE" "$N_RSS" "$T_RATE" "$W_RATE"
+row_out "memccp, one process per key (sample: first $SAMPLE keys, one copy each)" "$P_RATE" "$P_RSS" "$T_RATE" "$W_RATE"
+printf '\nmcrverify --all:    %s (to mcrverify -k)\n' "$(verdict "$A_RATE" "$K_RATE" "$A_RSS" "$TARGET_ALL")"
+printf 'mcrcopy --all --to: %s\n' "$(verdict "$C_RATE" "$T_RATE" "$C_RSS" "$TARGET_COPY")"
+printf 'mcrcopy --rebuild:  %s\n' "$(verdict "$B_RATE" "$T_RATE" "$B_RSS" "$TARGET_COPY")"
+printf 'mcrcopy dump:       %s\n' "$(verdict "$D_RATE" "$S_RATE" "$D_RSS" "$TARGET_COPY")"
+printf 'mcrverify -k:       peak RSS %s MiB; mcrcopy restore: %s\n' "$K_RSS" "$(verdict "$L_RATE" "$T_RATE" "$L_RSS" 0)"
 [ "$STATUS" -eq 0 ] || printf '\n%s: FAILED: a measured command did not run cleanly (see above)\n' "$prog" >&2
 exit "$STATUS"

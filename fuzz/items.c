@@ -1,5 +1,7 @@
-/* libFuzzer: memcached text-protocol storage items, as mcrset --batch (whole buffer) and
- * mcrcopy --from=- (a stream) read them. */
+/* SPDX-License-Identifier: ISC */
+/* libFuzzer: memcached text-protocol storage items and dump streams, as mcrset --batch (a
+ * whole batch) and mcrcopy --from=- (item by item, with end marks) read them. Every item
+ * read has its data whole, no more than its byte count; every read is bounded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +18,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, line = 0;
 	const char *err;
 	FILE *fp;
+	int rc;
 
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	if (mcr_parse_items(buf, size, &items, &n, &err, &line) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (items[i].data < buf || items[i].data + items[i].dlen > buf + size)
-				__builtin_trap();
-		free(items);
+	if ((fp = fmemopen(buf, size ? size : 1, "r")) != NULL) {
+		if (mcr_items_read(fp, &items, &n, &err, &line) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (items[i].dlen > MCR_VALUE_MAX || items[i].klen > MCR_KEY_MAX ||
+				    items[i].dlen > size)
+					__builtin_trap();
+			mcr_items_free(items, n);
+		}
+		fclose(fp);
 	}
-	memcpy(buf, data, size);
 	line = 0;
 	if ((fp = fmemopen(buf, size ? size : 1, "r")) != NULL) {
-		while (mcr_item_read(fp, &it, &line, &err) == 1) {
-			free(it.key);
-			free(it.data);
+		while ((rc = mcr_item_read(fp, &it, &line, &err)) != MCR_ITEM_END && rc != MCR_ITEM_BAD) {
+			if (rc == MCR_ITEM && (it.dlen > size || it.klen == 0 || it.klen > MCR_KEY_MAX))
+				__builtin_trap();
+			if (rc == MCR_ITEM)
+				mcr_item_free(&it);
 		}
 		fclose(fp);
 	}

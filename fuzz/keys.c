@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer: percent-encoded key lines (-k files) and metadump lines. */
 #include <string.h>
 
@@ -12,7 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	struct mcr_key k;
 
-	if (mcr_percent_decode((const char *)data, size, out, sizeof(out), &n) == 0 && n > sizeof(out))
+	if (mcr_pct_decode((const char *)data, size, out, sizeof(out), &n) == 0 && n > sizeof(out))
 		__builtin_trap();
 	if (mcr_metadump_line((const char *)data, size, &k) == 0 && (k.klen == 0 || k.klen > MCR_KEY_MAX))
 		__builtin_trap();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer: numbers and shard specifications. */
 #include <stdlib.h>
 #include <string.h>

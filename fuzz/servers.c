@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* libFuzzer: server lists, as given to --servers or MEMCACHED_SERVERS. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The cluster: server lists and configuration strings turned into a memcached_st that
  * only computes placement (libmemcached's own code, so copies land where the
  * application puts them), plus the list of servers mcr talks to itself. */
@@ -11,10 +12,15 @@
 
 #include "mcr.h"
 
-#define LIST_MAX     65536 /* bytes in a server list or configuration */
-#define HOST_MAX     255   /* a DNS name; libmemcached crashes past 1024 */
-#define SOCKPATH_MAX 107   /* sun_path */
-#define TOKEN_MAX    1024
+#define LIST_MAX          65536 /* bytes in a server list or configuration */
+#define HOST_MAX          255   /* a DNS name; libmemcached crashes past 1024 */
+#define SOCKPATH_MAX      107   /* sun_path, with its NUL */
+#define TOKEN_MAX         1024
+#define WEIGHT_MAX        1000000
+#define REPLICAS_MAX      1000000
+#define NS_MAX            (MEMCACHED_MAX_NAMESPACE - 1) /* libmemcached refuses more */
+#define CONFIG_FILE_MAX   ((size_t)1 << 20)
+#define PASSWORD_FILE_MAX ((size_t)65536)
 
 static const char *const hashes[] = {"default",  "md5",   "crc",    "fnv1_64", "fnv1a_64", "fnv1_32",
                                      "fnv1a_32", "hsieh", "murmur", "jenkins", "murmur3"};
@@ -36,6 +42,22 @@ hostchar(int ch)
 	return isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
 }
 
+/* A unix socket path that fits sun_path (the connect code copies it there), absolute, and
+ * without control characters (other bytes, spaces and invalid UTF-8 included, are the
+ * file system's business, and output escapes them). */
+static const char *
+socket_problem(const char *s, size_t len)
+{
+	if (len == 0 || s[0] != '/')
+		return "a socket path must start with /";
+	if (len > SOCKPATH_MAX)
+		return "socket path too long (at most 107 bytes)";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "control character in socket path";
+	return NULL;
+}
+
 /* One entry of a server list; returns NULL or what is wrong with it. */
 const char *
 mcr_parse_server(const char *s, size_t len, struct mcr_entry *e)
@@ -44,17 +66,15 @@ mcr_parse_server(const char *s, size_t len, struct mcr_entry *e)
 	uint64_t v;
 	char num[32];
 	size_t hl;
+	const char *why;
 
 	e->port = 11211;
 	e->weight = 1;
 	if (len == 0)
 		return "empty entry";
 	if (s[0] == '/') {
-		if (len > SOCKPATH_MAX)
-			return "socket path too long";
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				return "control character in socket path";
+		if ((why = socket_problem(s, len)) != NULL)
+			return why;
 		memcpy(e->host, s, len);
 		e->host[len] = '\0';
 		e->port = 0;
@@ -111,7 +131,7 @@ mcr_parse_server(const char *s, size_t len, struct mcr_entry *e)
 		return "bad weight";
 	memcpy(num, p, (size_t)(end - p));
 	num[end - p] = '\0';
-	if (mcr_parse_uint(num, 1000000, &v) < 0 || v == 0) {
+	if (mcr_parse_uint(num, WEIGHT_MAX, &v) < 0 || v == 0) {
 		if (memchr(p, ':', (size_t)(end - p)))
 			return "too many fields (IPv6 addresses go in brackets: [addr]:port)";
 		return "bad weight (1 to 1000000)";
@@ -173,8 +193,7 @@ entry_shown(const char *list, size_t n)
 
 	while (--n > 0)
 		s = strchr(s, ',') + 1;
-	size_t el = strcspn(s, ",");
-	return mcr_key_display(s, el > 64 ? 64 : el);
+	return mcr_key_shown(s, strcspn(s, ","));
 }
 
 static void
@@ -194,12 +213,14 @@ add_servers(memcached_st *memc, const char *list, const char *origin)
 }
 
 static char *
-read_text_file(const char *what, const char *path)
+read_text_file(const char *what, const char *path, size_t max)
 {
 	size_t len;
-	char *s = mcr_read_file(path, &len);
+	char *s = mcr_read_file(path, max, &len);
 
-	if (!s)
+	if (!s && errno == EFBIG)
+		mcr_usage_error("%s: %s: larger than %zu bytes", what, path, max);
+	else if (!s)
 		mcr_usage_error("%s: %s: %s", what, path, strerror(errno));
 	else if (memchr(s, '\0', len))
 		mcr_usage_error("%s: %s: contains a NUL byte", what, path);
@@ -244,60 +265,235 @@ mentions(const char *config, const char *word)
 	return false;
 }
 
-/* The library's message without its object address and source location. */
+/* The library's message without its object addresses and source locations. */
 static const char *
 tidy(char *err)
 {
 	char *p = err, *at;
 
-	if (*p == '(' && (at = strstr(p, ") ")) != NULL)
+	while (p[0] == '(' && p[1] == '0' && p[2] == 'x' && (at = strstr(p, ") ")) != NULL)
 		p = at + 2;
 	if ((at = strstr(p, " -> ")) != NULL)
 		*at = '\0';
 	return p;
 }
 
-/* What is wrong with a configuration string, or NULL; checked before libmemcached parses it,
- * since its parser wraps port 99999 and would take over-long hosts. err receives the parser's
- * own message when that is the problem. */
+/* One option of a configuration string as libmemcached's scanner reads it (case-insensitive):
+ * `--NAME=VALUE` or `--NAME`, separated by white space; a value in double quotes may hold
+ * spaces and backslash escapes, kept as they are. */
+struct copt {
+	const char *name, *val, *tail; /* tail: what follows a closing quote, up to white space */
+	size_t nlen, vlen, tlen;
+	bool quoted;
+};
+
+static const char *
+skip_word(const char *p)
+{
+	while (*p && !isspace((unsigned char)*p)) {
+		if (*p++ != '"')
+			continue;
+		while (*p && *p != '"')
+			p += p[0] == '\\' && p[1] ? 2 : 1;
+		if (*p)
+			p++;
+	}
+	return p;
+}
+
+/* The option at or after *p, which moves past it; false when none is left. Words that are
+ * not options are libmemcached's to judge. */
+static bool
+next_option(const char **p, struct copt *o)
+{
+	const char *s = *p, *q;
+
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			return false;
+		if (s[0] == '-' && s[1] == '-')
+			break;
+		s = skip_word(s);
+	}
+	memset(o, 0, sizeof(*o));
+	o->name = s + 2;
+	o->nlen = strcspn(o->name, "= \t\r\n\v\f");
+	q = o->name + o->nlen;
+	if (*q == '=') {
+		o->val = ++q;
+		if (*q == '"') {
+			o->quoted = true;
+			o->val = ++q;
+			while (*q && *q != '"')
+				q += q[0] == '\\' && q[1] ? 2 : 1;
+			o->vlen = (size_t)(q - o->val);
+			if (*q)
+				q++;
+			o->tail = q;
+			o->tlen = (size_t)(skip_word(q) - q);
+			q += o->tlen;
+		} else {
+			o->vlen = (size_t)(skip_word(q) - q);
+			q += o->vlen;
+		}
+	} else {
+		q = skip_word(q);
+	}
+	*p = q;
+	return true;
+}
+
+static bool
+named(const struct copt *o, const char *name)
+{
+	return strlen(name) == o->nlen && !strncasecmp(o->name, name, o->nlen);
+}
+
+/* The configuration's options that take a number, and the largest value each keeps whole
+ * (libmemcached reads them with atoi, and keeps some in 32 bits or less). */
+static const struct {
+	const char *name;
+	uint64_t max;
+} numbered[] = {
+    {"NUMBER-OF-REPLICAS", REPLICAS_MAX},
+    {"CONNECT-TIMEOUT", INT32_MAX},
+    {"POLL-TIMEOUT", INT32_MAX},
+    {"RETRY-TIMEOUT", INT32_MAX},
+    {"RCV-TIMEOUT", INT32_MAX},
+    {"SND-TIMEOUT", INT32_MAX},
+    {"SOCKET-RECV-SIZE", INT32_MAX},
+    {"SOCKET-SEND-SIZE", INT32_MAX},
+    {"IO-MSG-WATERMARK", INT32_MAX},
+    {"IO-BYTES-WATERMARK", INT32_MAX},
+    {"IO-KEY-PREFETCH", INT32_MAX},
+    {"REMOVE-FAILED-SERVERS", INT32_MAX},
+    {"POOL-MIN", INT32_MAX},
+    {"POOL-MAX", INT32_MAX},
+};
+
+/* A `/?WEIGHT` suffix; NULL or what is wrong. */
+static const char *
+weight_problem(const char *s, size_t len)
+{
+	char num[16];
+	uint64_t v;
+
+	if (len < 3 || s[0] != '/' || s[1] != '?' || len - 2 >= sizeof(num))
+		return "bad weight (/?1 to /?99999)";
+	memcpy(num, s + 2, len - 2);
+	num[len - 2] = '\0';
+	if (mcr_parse_uint(num, 99999, &v) < 0 || v == 0)
+		return "bad weight (/?1 to /?99999)";
+	return NULL;
+}
+
+/* What is wrong with one option; err holds the message when it quotes the option. */
+static const char *
+option_problem(const struct copt *o, char *err, size_t errsize)
+{
+	const char *why = NULL, *what = NULL;
+	size_t wl = 0;
+	struct mcr_entry e;
+	uint64_t v;
+
+	if (named(o, "SERVER") && o->val) {
+		/* host[:port][/?weight]: the host and port as a list entry */
+		const char *q = memchr(o->val, '/', o->vlen);
+		size_t el = q ? (size_t)(q - o->val) : o->vlen;
+		what = o->val;
+		wl = o->vlen;
+		if (o->quoted)
+			why = "a server is not quoted (--SERVER=host:port)";
+		else if ((why = mcr_parse_server(o->val, el, &e)) == NULL && q)
+			why = weight_problem(q, o->vlen - el);
+	} else if (named(o, "SOCKET") && o->val) {
+		what = o->val;
+		wl = o->vlen;
+		if (!o->quoted)
+			why = "the socket path goes in double quotes (--SOCKET=\"/path\")";
+		else if ((why = socket_problem(o->val, o->vlen)) == NULL && o->tlen)
+			why = weight_problem(o->tail, o->tlen);
+	} else if (named(o, "NAMESPACE") && o->val) {
+		if (o->vlen > NS_MAX)
+			why = "longer than 127 bytes, libmemcached's limit";
+		else if (o->vlen == 0)
+			why = "empty";
+	} else {
+		for (size_t i = 0; i < sizeof(numbered) / sizeof(numbered[0]); i++) {
+			if (!named(o, numbered[i].name) || !o->val || o->quoted || o->vlen >= 32)
+				continue;
+			char num[32];
+			memcpy(num, o->val, o->vlen);
+			num[o->vlen] = '\0';
+			if (mcr_parse_uint(num, UINT64_MAX, &v) == 0 && v > numbered[i].max) {
+				snprintf(err, errsize, "--%s=%s: out of range (0 to %llu)", numbered[i].name,
+				         num, (unsigned long long)numbered[i].max);
+				return err;
+			}
+		}
+	}
+	if (!why)
+		return NULL;
+	if (!what) {
+		snprintf(err, errsize, "--%.*s: %s", (int)o->nlen, o->name, why);
+	} else {
+		char *shown = mcr_key_shown(what, wl);
+		snprintf(err, errsize, "--%.*s=%s%s%s: %s", (int)o->nlen, o->name, o->quoted ? "\"" : "",
+		         shown, o->quoted ? "\"" : "", why);
+		free(shown);
+	}
+	return err;
+}
+
+/* What is wrong with a configuration string, or NULL. Checked before libmemcached parses it,
+ * since its parser wraps port 99999 and large numbers, takes over-long hosts and socket
+ * paths, and crashes on some; err receives the message when it quotes the configuration. */
 const char *
 mcr_config_problem(const char *config, char *err, size_t errsize)
 {
 	size_t len = strlen(config), tok = 0;
-	struct mcr_entry e;
-	const char *why;
+	const char *why, *p = config;
+	struct copt o;
 
 	if (len == 0)
 		return "empty configuration";
 	if (len > LIST_MAX)
 		return "configuration too long (at most 65536 bytes)";
-	for (const char *p = config; *p; p++) {
-		if ((unsigned char)*p < 0x20 && !isspace((unsigned char)*p))
+	for (const char *c = config; *c; c++) {
+		if ((unsigned char)*c < 0x20 && !isspace((unsigned char)*c))
 			return "control character in the configuration";
-		tok = isspace((unsigned char)*p) ? 0 : tok + 1;
+		tok = isspace((unsigned char)*c) ? 0 : tok + 1;
 		if (tok > TOKEN_MAX)
 			return "configuration has an option longer than 1024 bytes";
 	}
-	for (const char *p = config; *p; p++) {
-		if (strncasecmp(p, "--SERVER=", 9) || (p > config && !isspace((unsigned char)p[-1])))
-			continue;
-		const char *v = p + 9;
-		size_t vl = strcspn(v, " \t\r\n\v\f"), el = vl;
-		const char *q = memchr(v, '/', vl);
-		if (q && q > v && q + 1 < v + vl && q[1] == '?')
-			el = (size_t)(q - v);
-		if ((why = mcr_parse_server(v, el, &e)) != NULL) {
-			char *shown = mcr_key_display(v, el > 64 ? 64 : el);
-			snprintf(err, errsize, "--SERVER=%s: %s", shown, why);
-			free(shown);
-			return err;
-		}
-	}
+	while (next_option(&p, &o))
+		if ((why = option_problem(&o, err, errsize)) != NULL)
+			return why;
 	if (mentions(config, "CONFIGURE-FILE"))
 		return "--CONFIGURE-FILE is not supported; use --config-file";
+	for (p = config; *p; p = skip_word(p)) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!strncasecmp(p, "INCLUDE", 7) && (!p[7] || isspace((unsigned char)p[7])))
+			return "INCLUDE is not supported; use --config-file";
+	}
 	if (libmemcached_check_configuration(config, len, err, errsize) != MEMCACHED_SUCCESS)
 		return tidy(err);
 	return NULL;
+}
+
+/* Whether the configuration names the replica count (then the tools' default does not apply). */
+static bool
+config_replicas(const char *config)
+{
+	struct copt o;
+
+	while (next_option(&config, &o))
+		if (named(&o, "NUMBER-OF-REPLICAS"))
+			return true;
+	return false;
 }
 
 static memcached_st *
@@ -324,11 +520,63 @@ behave(memcached_st *memc, memcached_behavior_t b, uint64_t v, const char *what)
 		mcr_usage_error("%s: %s", what, memcached_strerror(memc, rc));
 }
 
+/* What is wrong with VALUE for behaviour b, or NULL: libmemcached keeps most behaviours in
+ * 32 bits or in a bool, and takes a hash or distribution number it does not know for its
+ * default, so every value is checked against what the behaviour can hold. */
+static const char *
+behavior_value_problem(memcached_behavior_t b, uint64_t v)
+{
+	switch (b) {
+	case MEMCACHED_BEHAVIOR_HASH:
+	case MEMCACHED_BEHAVIOR_KETAMA_HASH:
+		if (v >= MEMCACHED_HASH_CUSTOM)
+			return "is not a hash number (0 to 10: default, md5, crc, fnv1_64, fnv1a_64, "
+			       "fnv1_32, fnv1a_32, hsieh, murmur, jenkins, murmur3)";
+		if (!libhashkit_has_algorithm((hashkit_hash_algorithm_t)v))
+			return "is a hash this libmemcached is built without";
+		return NULL;
+	case MEMCACHED_BEHAVIOR_DISTRIBUTION:
+		if (v >= MEMCACHED_DISTRIBUTION_CONSISTENT_MAX)
+			return "is not a distribution number (0 modula, 1 consistent, 2 ketama, "
+			       "4 ketama-spy, 5 ketama-weighted)";
+		return NULL;
+	case MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS:
+		return v > REPLICAS_MAX ? "is out of range (0 to 1000000)" : NULL;
+	case MEMCACHED_BEHAVIOR_NO_BLOCK:
+	case MEMCACHED_BEHAVIOR_TCP_NODELAY:
+	case MEMCACHED_BEHAVIOR_KETAMA:
+	case MEMCACHED_BEHAVIOR_SUPPORT_CAS:
+	case MEMCACHED_BEHAVIOR_BUFFER_REQUESTS:
+	case MEMCACHED_BEHAVIOR_SORT_HOSTS:
+	case MEMCACHED_BEHAVIOR_VERIFY_KEY:
+	case MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED:
+	case MEMCACHED_BEHAVIOR_BINARY_PROTOCOL:
+	case MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY:
+	case MEMCACHED_BEHAVIOR_NOREPLY:
+	case MEMCACHED_BEHAVIOR_USE_UDP:
+	case MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS:
+	case MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ:
+	case MEMCACHED_BEHAVIOR_TCP_KEEPALIVE:
+	case MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS: return v > 1 ? "is not 0 (off) or 1 (on)" : NULL;
+	case MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE:
+	case MEMCACHED_BEHAVIOR_SOCKET_RECV_SIZE:
+	case MEMCACHED_BEHAVIOR_POLL_TIMEOUT:
+	case MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT:
+	case MEMCACHED_BEHAVIOR_RETRY_TIMEOUT:
+	case MEMCACHED_BEHAVIOR_SND_TIMEOUT:
+	case MEMCACHED_BEHAVIOR_RCV_TIMEOUT:
+	case MEMCACHED_BEHAVIOR_DEAD_TIMEOUT:
+		return v > INT32_MAX ? "is out of range (0 to 2147483647)" : NULL;
+	default: return v > UINT32_MAX ? "is out of range (0 to 4294967295)" : NULL;
+	}
+}
+
 static bool
 apply_behavior(memcached_st *memc, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
 	size_t nl = eq ? (size_t)(eq - spec) : 0;
+	const char *why;
 	uint64_t v;
 
 	if (!eq || nl == 0)
@@ -343,6 +591,8 @@ apply_behavior(memcached_st *memc, const char *spec)
 		if (mcr_parse_uint(eq + 1, UINT64_MAX, &v) < 0)
 			mcr_usage_error("--behavior: %.*s: \"%s\" is not a non-negative whole number",
 			                (int)nl, spec, eq + 1);
+		if ((why = behavior_value_problem((memcached_behavior_t)b, v)) != NULL)
+			mcr_usage_error("--behavior: %.*s: %s %s", (int)nl, spec, eq + 1, why);
 		behave(memc, (memcached_behavior_t)b, v, spec);
 		return b == MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS;
 	}
@@ -350,34 +600,34 @@ apply_behavior(memcached_st *memc, const char *spec)
 }
 
 static void
-set_distribution(memcached_st *memc, const char *name)
+set_distribution(memcached_st *memc, const char *name, const char *opt)
 {
 	for (size_t i = 0; i < sizeof(distributions) / sizeof(distributions[0]); i++)
 		if (!strcmp(name, distributions[i].name)) {
-			behave(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION, distributions[i].d, "--distribution");
+			behave(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION, distributions[i].d, opt);
 			return;
 		}
 	if (!strcmp(name, "random") || !strcmp(name, "vbucket") || !strcmp(name, "virtual-bucket"))
-		mcr_usage_error(
-		    "--distribution: %s places keys without a fixed server; copies cannot be located", name);
-	mcr_usage_error("--distribution: unknown distribution \"%s\" (modula, consistent, ketama, "
+		mcr_usage_error("%s: %s places keys without a fixed server; copies cannot be located", opt,
+		                name);
+	mcr_usage_error("%s: unknown distribution \"%s\" (modula, consistent, ketama, "
 	                "ketama-weighted, ketama-spy)",
-	                name);
+	                opt, name);
 }
 
 static void
-set_hash(memcached_st *memc, const char *name)
+set_hash(memcached_st *memc, const char *name, const char *opt)
 {
 	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if (!strcmp(name, hashes[i])) {
 			if (!libhashkit_has_algorithm((hashkit_hash_algorithm_t)i))
-				mcr_usage_error("--hash: %s is not built into this libmemcached", name);
-			behave(memc, MEMCACHED_BEHAVIOR_HASH, i, "--hash");
+				mcr_usage_error("%s: %s is not built into this libmemcached", opt, name);
+			behave(memc, MEMCACHED_BEHAVIOR_HASH, i, opt);
 			return;
 		}
-	mcr_usage_error("--hash: unknown hash \"%s\" (default, md5, crc, fnv1_64, fnv1a_64, fnv1_32, "
+	mcr_usage_error("%s: unknown hash \"%s\" (default, md5, crc, fnv1_64, fnv1a_64, fnv1_32, "
 	                "fnv1a_32, hsieh, murmur, jenkins, murmur3)",
-	                name);
+	                opt, name);
 }
 
 static char *
@@ -395,6 +645,74 @@ label_of(const char *host, unsigned port)
 	return l;
 }
 
+struct named_server {
+	const char *host;
+	unsigned port; /* 0: unix socket */
+};
+
+/* Sockets first, then by host (a host name in any case is one name), then by port. */
+static int
+cmp_server(const void *a, const void *b)
+{
+	const struct named_server *x = a, *y = b;
+	int d;
+
+	if ((x->port == 0) != (y->port == 0))
+		return x->port == 0 ? -1 : 1;
+	d = x->port == 0 ? strcmp(x->host, y->host) : strcasecmp(x->host, y->host);
+	if (d)
+		return d;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* What is wrong with the servers of memc, wherever they came from (a list, a configuration,
+ * the environment): every one passes the checks of a list entry, and none is named twice
+ * (by name: a host name and its address are two names; the port 11211 given or left out is
+ * one). NULL, or the message in err. */
+const char *
+mcr_servers_problem(memcached_st *memc, char *err, size_t errsize)
+{
+	uint32_t n = memcached_server_count(memc);
+	struct named_server *v = mcr_xcalloc(n, sizeof(*v));
+	const char *why = NULL;
+	char *shown;
+	uint32_t i;
+
+	for (i = 0; i < n && !why; i++) {
+		const memcached_instance_st *in = memcached_server_instance_by_position(memc, i);
+		const char *type = memcached_server_type(in);
+		v[i].host = memcached_server_name(in);
+		v[i].port = strcmp(type, "SOCKET") ? memcached_server_port(in) : 0;
+		if (!strcmp(type, "UDP"))
+			why = "UDP is not supported";
+		else if (v[i].port == 0 && strcmp(type, "SOCKET"))
+			why = "port out of range (1 to 65535)";
+		else if (v[i].port == 0)
+			why = socket_problem(v[i].host, strlen(v[i].host));
+		else if (strlen(v[i].host) > HOST_MAX || !*v[i].host)
+			why = strlen(v[i].host) ? "host name too long" : "empty host name";
+	}
+	if (why) {
+		shown = mcr_key_shown(v[i - 1].host, strlen(v[i - 1].host));
+		snprintf(err, errsize, "server \"%s\": %s", shown, why);
+		free(shown);
+		free(v);
+		return err;
+	}
+	qsort(v, n, sizeof(*v), cmp_server);
+	for (i = 1; i < n && !why; i++)
+		if (!cmp_server(&v[i - 1], &v[i])) {
+			char *label = label_of(v[i].host, v[i].port);
+			shown = mcr_key_shown(label, strlen(label));
+			snprintf(err, errsize, "server \"%s\" is listed twice", shown);
+			why = err;
+			free(shown);
+			free(label);
+		}
+	free(v);
+	return why;
+}
+
 static void
 push_server(struct mcr_cluster *c, const char *host, unsigned port)
 {
@@ -405,8 +723,6 @@ push_server(struct mcr_cluster *c, const char *host, unsigned port)
 	s->host = mcr_xstrdup(host);
 	s->port = port;
 	s->label = label_of(host, port);
-	s->conn = NULL;
-	s->afd = 0;
 }
 
 static char *
@@ -416,7 +732,7 @@ password(const struct mcr_opts *o)
 	const char *env;
 
 	if (o->password_file) {
-		p = read_text_file("--password-file", o->password_file);
+		p = read_text_file("--password-file", o->password_file, PASSWORD_FILE_MAX);
 		if ((nl = strpbrk(p, "\r\n")) != NULL)
 			*nl = '\0';
 	} else if ((env = getenv("MEMCACHED_PASSWORD")) != NULL) {
@@ -432,9 +748,10 @@ password(const struct mcr_opts *o)
 void
 mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 {
-	const char *config = o->config, *origin = "--config", *servers = o->servers;
-	const char *sorigin = "--servers";
-	char *owned = NULL;
+	/* messages name the options the user gave: mcrcopy's destination is --to and --to-* */
+	const char *config = o->config, *origin = o->dest ? "--to" : "--config", *servers = o->servers;
+	const char *sorigin = o->dest ? "--to" : "--servers", *named_by;
+	char *owned = NULL, err[512];
 	bool replicas_set = false;
 	memcached_return_t rc;
 	memcached_server_distribution_t d;
@@ -444,7 +761,8 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (o->config && o->config_file)
 		mcr_usage_error("--config and --config-file: give one of them");
 	if (o->config_file) {
-		config = owned = mcr_config_lines(read_text_file("--config-file", o->config_file));
+		config = owned =
+		    mcr_config_lines(read_text_file("--config-file", o->config_file, CONFIG_FILE_MAX));
 		origin = o->config_file;
 	} else if (!config && !o->no_env && (config = getenv("LIBMEMCACHED")) != NULL) {
 		origin = "LIBMEMCACHED";
@@ -455,7 +773,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 		for (size_t n = strlen(owned); n && isspace((unsigned char)owned[n - 1]); n--)
 			owned[n - 1] = '\0'; /* libmemcached's parser fails on a trailing space */
 		c->memc = from_config(config, origin);
-		replicas_set = mentions(config, "NUMBER-OF-REPLICAS");
+		replicas_set = config_replicas(config);
 		if (memcached_server_count(c->memc) > 0 && servers)
 			mcr_usage_error(
 			    "--servers and a configuration naming servers: give the servers once");
@@ -465,29 +783,32 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 			mcr_die(MCR_TROUBLE, "out of memory");
 	}
 	free(owned);
+	named_by = memcached_server_count(c->memc) > 0 ? origin : sorigin;
 	if (!servers && !o->no_env && memcached_server_count(c->memc) == 0 &&
 	    (servers = getenv("MEMCACHED_SERVERS")) != NULL)
-		sorigin = "MEMCACHED_SERVERS";
+		named_by = sorigin = "MEMCACHED_SERVERS";
 	if (o->username)
 		c->password = password(o);
 
 	/* Settings first, servers last, as libmemcached's own tools do. */
 	behave(c->memc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1, "binary protocol");
 	if (o->replicas >= 0) {
-		behave(c->memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, (uint64_t)o->replicas, "--replicas");
+		behave(c->memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, (uint64_t)o->replicas,
+		       o->dest ? "--to-replicas" : "--replicas");
 		replicas_set = true;
 	}
 	if (o->distribution)
-		set_distribution(c->memc, o->distribution);
+		set_distribution(c->memc, o->distribution, o->dest ? "--to-distribution" : "--distribution");
 	if (o->hash)
-		set_hash(c->memc, o->hash);
+		set_hash(c->memc, o->hash, o->dest ? "--to-hash" : "--hash");
 	if (o->ketama_compatible)
 		behave(c->memc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1, "--ketama-compatible");
 	if (o->sort_hosts)
 		behave(c->memc, MEMCACHED_BEHAVIOR_SORT_HOSTS, 1, "--sort-hosts");
 	if (o->namespace) {
-		if (!*o->namespace || strlen(o->namespace) >= MCR_KEY_MAX)
-			mcr_usage_error("--namespace: must be 1 to %d bytes", MCR_KEY_MAX - 1);
+		/* libmemcached refuses a longer one with a message about keys from the server */
+		if (!*o->namespace || strlen(o->namespace) > NS_MAX)
+			mcr_usage_error("--namespace: must be 1 to %d bytes (libmemcached's limit)", NS_MAX);
 		rc = memcached_callback_set(c->memc, MEMCACHED_CALLBACK_NAMESPACE, o->namespace);
 		if (rc != MEMCACHED_SUCCESS)
 			mcr_usage_error("--namespace: %s", memcached_strerror(c->memc, rc));
@@ -499,14 +820,17 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 
 	c->nservers = 0;
 	uint32_t n = memcached_server_count(c->memc);
+	if (n == 0 && o->dest)
+		mcr_usage_error("--to: no servers: give a server list, or a configuration with --SERVER");
 	if (n == 0)
 		mcr_usage_error(
 		    "no servers: give --servers, MEMCACHED_SERVERS or a configuration with --SERVER");
+	/* every server, from wherever it came, passes the same checks before anything is sent */
+	if (mcr_servers_problem(c->memc, err, sizeof(err)))
+		mcr_usage_error("%s: %s", named_by, err);
 	for (uint32_t i = 0; i < n; i++) {
 		const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, i);
 		bool sock = !strcmp(memcached_server_type(in), "SOCKET");
-		if (!strcmp(memcached_server_type(in), "UDP"))
-			mcr_usage_error("server %s: UDP is not supported", memcached_server_name(in));
 		push_server(c, memcached_server_name(in), sock ? 0 : memcached_server_port(in));
 	}
 
@@ -518,9 +842,9 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 	if (replicas_set) {
 		uint64_t r = memcached_behavior_get(c->memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS);
 		if (r > n - 1)
-			mcr_usage_error("%llu replica%s need%s at least %llu servers, the list has %u",
-			                (unsigned long long)r, r == 1 ? "" : "s", r == 1 ? "s" : "",
-			                (unsigned long long)r + 1, n);
+			mcr_usage_error("%s%llu replica%s need%s at least %llu servers, the list has %u",
+			                o->dest ? "--to: " : "", (unsigned long long)r, r == 1 ? "" : "s",
+			                r == 1 ? "s" : "", (unsigned long long)r + 1, n);
 		c->replicas = (unsigned)r;
 	} else {
 		/* default: one replica, none on a single server */
@@ -528,6 +852,7 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 		behave(c->memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, c->replicas, "--replicas");
 	}
 	c->copies = c->replicas + 1;
+	c->replicas_stated = replicas_set || n == 1; /* one server: nothing to guess */
 
 	const char *ns = memcached_callback_get(c->memc, MEMCACHED_CALLBACK_NAMESPACE, &rc);
 	if (ns && *ns) {
@@ -541,8 +866,9 @@ mcr_cluster_open(struct mcr_cluster *c, const struct mcr_opts *o)
 void
 mcr_cluster_close(struct mcr_cluster *c)
 {
+	if (c->net && c->net_close)
+		c->net_close(c->net);
 	for (size_t i = 0; i < c->nservers; i++) {
-		mcr_disconnect(&c->servers[i]);
 		free(c->servers[i].host);
 		free(c->servers[i].label);
 	}
@@ -573,12 +899,9 @@ void
 mcr_check_key(const struct mcr_cluster *c, const char *key, size_t len)
 {
 	const char *why = mcr_key_problem(c, key, len);
-	char *shown;
 
-	if (!why)
-		return;
-	shown = mcr_key_display(key, len > 64 ? 64 : len);
-	mcr_usage_error("key \"%s%s\": %s", shown, len > 64 ? "..." : "", why);
+	if (why)
+		mcr_usage_error("key \"%s\": %s", mcr_key_shown(key, len), why);
 }
 
 unsigned
@@ -600,10 +923,8 @@ mcr_server_add(struct mcr_cluster *c, const char *spec)
 
 	if (strchr(spec, ','))
 		mcr_usage_error("--server: \"%s\": one server only", spec);
-	if ((why = mcr_parse_server(spec, strlen(spec), &e)) != NULL) {
-		char *shown = mcr_key_display(spec, strlen(spec) > 64 ? 64 : strlen(spec));
-		mcr_usage_error("--server: \"%s\": %s", shown, why);
-	}
+	if ((why = mcr_parse_server(spec, strlen(spec), &e)) != NULL)
+		mcr_usage_error("--server: \"%s\": %s", mcr_key_shown(spec, strlen(spec)), why);
 	for (size_t i = 0; i < c->nservers; i++) {
 		if (c->servers[i].port == e.port && !strcmp(c->servers[i].host, e.host))
 			return i;
@@ -619,4 +940,15 @@ mcr_role(unsigned copy, char *buf, size_t size)
 		snprintf(buf, size, "primary");
 	else
 		snprintf(buf, size, "replica%u", copy);
+}
+
+/* A run that writes where placement puts copies needs the replica count the application
+ * uses: a wrong one makes copies look missing or stray. It is never guessed for a write. */
+void
+mcr_need_replicas(const struct mcr_cluster *c, const char *what, const char *option)
+{
+	if (!c->replicas_stated)
+		mcr_usage_error("%s writes copies where the replica count puts them: give it with %s N "
+		                "(or --NUMBER-OF-REPLICAS in the configuration), as the application sets it",
+		                what, option);
 }

@@ -1,46 +1,88 @@
-/* Input: whole files (binary-safe) and memcached text-protocol storage items. */
+/* SPDX-License-Identifier: ISC */
+/* Input: whole files (binary-safe) and memcached text-protocol storage items, every read
+ * bounded: a file by its caller's limit, a command line by LINE_MAX_ITEM, an item's data by
+ * its byte count (at most MCR_VALUE_MAX), a batch by MCR_BATCH_MAX. So /dev/zero or a
+ * stream without a newline is refused after a few kilobytes, not after gigabytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mcr.h"
 
+#define LINE_MAX_ITEM 1024 /* "prepend", a 250-byte key, three numbers and noreply fit */
+
+/* path ("-": stdin) whole, NUL-terminated; NULL and errno on error: EISDIR for a directory,
+ * EFBIG when it holds more than max bytes (a regular file is not even read then). */
 char *
-mcr_read_file(const char *path, size_t *len)
+mcr_read_file(const char *path, size_t max, size_t *len)
 {
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, e = 0;
 	size_t cap = 65536, n = 0;
-	char *buf;
+	struct stat st;
+	char *buf = NULL;
 	ssize_t r;
 
 	if (fd < 0)
 		return NULL;
-	buf = mcr_xmalloc(cap + 1);
-	for (;;) {
-		if (n == cap)
-			buf = mcr_xrealloc(buf, (cap *= 2) + 1);
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (r < 0) {
-		int e = errno;
-		free(buf);
-		if (fd)
-			close(fd);
-		errno = e;
-		return NULL;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		e = EFBIG;
+	if (!e) {
+		buf = mcr_xmalloc(cap + 1);
+		for (;;) {
+			if (n == cap) {
+				if (cap > max) {
+					e = EFBIG;
+					break;
+				}
+				cap = cap > max / 2 ? max + 1 : cap * 2;
+				buf = mcr_xrealloc(buf, cap + 1);
+			}
+			r = read(fd, buf + n, cap - n);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				e = errno;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		if (!e && n > max)
+			e = EFBIG;
 	}
 	if (fd)
 		close(fd);
+	if (e) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+/* path ("-": stdin) open for reading; NULL and errno (EISDIR for a directory, which fopen
+ * would open and then read as an empty file). */
+FILE *
+mcr_open_input(const char *path)
+{
+	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	struct stat st;
+
+	if (fp && fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fp != stdin)
+			fclose(fp);
+		errno = EISDIR;
+		return NULL;
+	}
+	return fp;
 }
 
 static const struct {
@@ -107,66 +149,148 @@ parse_command(char *line, struct mcr_item *it)
 	if (mcr_parse_uint(w[3], UINT32_MAX, &v) < 0)
 		return "bad exptime (0 to 4294967295)";
 	it->exptime = (uint32_t)v;
-	if (mcr_parse_uint(w[4], (uint64_t)1 << 30, &v) < 0)
-		return "bad byte count (0 to 1073741824)";
+	if (mcr_parse_uint(w[4], MCR_VALUE_MAX, &v) < 0)
+		return "bad byte count (0 to 1073741824, memcached's largest item)";
 	it->dlen = (size_t)v;
 	return NULL;
 }
 
-int
-mcr_parse_items(char *buf, size_t len, struct mcr_item **items, size_t *nitems, const char **err,
-                size_t *line)
+/* One line of at most max bytes, without its \n or \r\n: 1, 0 at the end of the input,
+ * -1 and *err. */
+static int
+read_line(FILE *fp, char *buf, size_t max, size_t *len, const char **err)
 {
-	size_t off = 0, n = 0, cap = 0, lineno = 1;
-	struct mcr_item *v = NULL;
+	size_t n = 0;
+	int ch;
 
-	while (off < len) {
-		char *p = buf + off, *nl = memchr(p, '\n', len - off);
-		size_t ll;
-		struct mcr_item it;
-
-		*line = lineno;
-		if (!nl) {
-			*err = "command line not ended by a newline";
-			goto bad;
+	while ((ch = getc(fp)) != EOF && ch != '\n') {
+		if (n == max) {
+			*err = "command line too long (at most 1024 bytes)";
+			return -1;
 		}
-		ll = (size_t)(nl - p);
-		if (ll > 0 && p[ll - 1] == '\r')
-			ll--;
-		if (ll == 0) { /* blank line between items */
-			off += (size_t)(nl - p) + 1;
-			lineno++;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && ferror(fp)) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (ch == EOF && n == 0)
+		return 0;
+	if (ch == EOF) {
+		*err = "command line not ended by a newline (truncated item)";
+		return -1;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return 1;
+}
+
+/* The data of an item, read as it arrives (a byte count is only a claim until the bytes
+ * are there), then its line end: \r\n, or \n alone. */
+static const char *
+read_data(FILE *fp, struct mcr_item *it)
+{
+	size_t have = 0, cap = it->dlen < 65536 ? it->dlen : 65536;
+	int ch;
+
+	it->data = mcr_xmalloc(cap);
+	while (have < it->dlen) {
+		if (have == cap) {
+			cap = cap > it->dlen / 2 ? it->dlen : cap * 2;
+			it->data = mcr_xrealloc(it->data, cap);
+		}
+		size_t r = fread(it->data + have, 1, cap - have, fp);
+		if (r == 0)
+			return ferror(fp) ? strerror(errno) : "data shorter than <bytes> (truncated item)";
+		have += r;
+	}
+	ch = getc(fp);
+	if (ch == '\r')
+		ch = getc(fp);
+	if (ch == '\n')
+		return NULL;
+	if (ch == EOF && ferror(fp))
+		return strerror(errno);
+	return ch == EOF ? "data not ended by \\r\\n (truncated item)"
+	                 : "data longer than <bytes> or not ended by \\r\\n";
+}
+
+/* One item from a stream (a dump, a batch): the command line, then exactly <bytes> of data
+ * and its line end. Lines may end in \r\n, as memcached's protocol has them, or in \n alone;
+ * blank lines between items are skipped. Returns MCR_ITEM with a malloc'd it->key and
+ * it->data, MCR_ITEM_MARK for the end mark (the no-op command `mn`), MCR_ITEM_END at the end
+ * of the input, MCR_ITEM_BAD with *err; *line counts lines so errors can name the item. */
+int
+mcr_item_read(FILE *fp, struct mcr_item *it, size_t *line, const char **err)
+{
+	char cmd[LINE_MAX_ITEM + 1];
+	size_t n;
+	int rc;
+	const char *why;
+
+	do {
+		rc = read_line(fp, cmd, LINE_MAX_ITEM, &n, err);
+		if (rc == 0)
+			return MCR_ITEM_END;
+		++*line;
+		if (rc < 0)
+			return MCR_ITEM_BAD;
+	} while (n == 0);
+	if (n == 2 && !memcmp(cmd, "mn", 2))
+		return MCR_ITEM_MARK;
+	if (n != strlen(cmd)) {
+		*err = "NUL byte in command line";
+		return MCR_ITEM_BAD;
+	}
+	memset(it, 0, sizeof(*it));
+	it->line = *line;
+	if ((*err = parse_command(cmd, it)) != NULL)
+		return MCR_ITEM_BAD;
+	it->key = memcpy(mcr_xmalloc(it->klen + 1), it->key, it->klen + 1);
+	if ((why = read_data(fp, it)) != NULL) {
+		*err = why;
+		*line = it->line;
+		mcr_item_free(it);
+		return MCR_ITEM_BAD;
+	}
+	*line += count_lines(it->data, it->dlen) + 1;
+	return MCR_ITEM;
+}
+
+void
+mcr_item_free(struct mcr_item *it)
+{
+	free(it->key);
+	free(it->data);
+	it->key = it->data = NULL;
+}
+
+/* A whole batch (mcrset --batch), read and checked before anything is sent, so at most
+ * MCR_BATCH_MAX bytes of it; the end mark of a dump is allowed and means nothing here.
+ * Returns 0 and the items, or -1 with *err and *line (none of them kept). */
+int
+mcr_items_read(FILE *fp, struct mcr_item **items, size_t *nitems, const char **err, size_t *line)
+{
+	struct mcr_item *v = NULL, it;
+	size_t n = 0, cap = 0, total = 0;
+	int rc;
+
+	*line = 0;
+	while ((rc = mcr_item_read(fp, &it, line, err)) != MCR_ITEM_END) {
+		if (rc == MCR_ITEM_MARK)
 			continue;
-		}
-		if (memchr(p, '\0', ll)) {
-			*err = "NUL byte in command line";
-			goto bad;
-		}
-		p[ll] = '\0';
-		memset(&it, 0, sizeof(it));
-		if ((*err = parse_command(p, &it)) != NULL)
-			goto bad;
-		it.line = lineno;
-		off += (size_t)(nl - p) + 1;
-		lineno++;
-		if (len - off < it.dlen) {
-			*err = "data shorter than <bytes> (truncated item)";
-			goto bad;
-		}
-		it.data = buf + off;
-		lineno += count_lines(it.data, it.dlen);
-		off += it.dlen;
-		if (len - off >= 2 && buf[off] == '\r' && buf[off + 1] == '\n') {
-			off += 2;
-		} else if (len - off >= 1 && buf[off] == '\n') {
-			off += 1;
-		} else {
+		if (rc == MCR_ITEM && (total += it.klen + it.dlen + 64) > MCR_BATCH_MAX) {
+			*err = "batch over 1 GiB: split it";
 			*line = it.line;
-			*err = len - off == 0 ? "data not ended by \\r\\n (truncated item)"
-			                      : "data longer than <bytes> or not ended by \\r\\n";
-			goto bad;
+			mcr_item_free(&it);
+			rc = MCR_ITEM_BAD;
 		}
-		lineno++;
+		if (rc == MCR_ITEM_BAD) {
+			mcr_items_free(v, n);
+			return -1;
+		}
 		if (n == cap)
 			v = mcr_xrealloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
 		v[n++] = it;
@@ -174,63 +298,12 @@ mcr_parse_items(char *buf, size_t len, struct mcr_item **items, size_t *nitems, 
 	*items = v;
 	*nitems = n;
 	return 0;
-bad:
-	free(v);
-	return -1;
 }
 
-/* One item from a stream (a dump on stdin): the command line, then exactly <bytes> of data and
- * \r\n. Returns 1 with a malloc'd it->key and it->data, 0 at the end, -1 with *err; *line counts
- * lines so errors can name the item. */
-int
-mcr_item_read(FILE *fp, struct mcr_item *it, size_t *line, const char **err)
+void
+mcr_items_free(struct mcr_item *items, size_t n)
 {
-	static char *cmd;
-	static size_t cap;
-	ssize_t n;
-	char *key;
-
-	do {
-		n = getline(&cmd, &cap, fp);
-		if (n < 0) {
-			free(cmd);
-			cmd = NULL;
-			cap = 0;
-			if (ferror(fp)) {
-				*err = "read error";
-				return -1;
-			}
-			return 0;
-		}
-		++*line;
-		if (cmd[n - 1] != '\n') {
-			*err = "command line not ended by a newline (truncated item)";
-			return -1;
-		}
-		cmd[--n] = '\0';
-		if (n > 0 && cmd[n - 1] == '\r')
-			cmd[--n] = '\0';
-	} while (n == 0);
-	if ((size_t)n != strlen(cmd)) {
-		*err = "NUL byte in command line";
-		return -1;
-	}
-	memset(it, 0, sizeof(*it));
-	it->line = *line;
-	if ((*err = parse_command(cmd, it)) != NULL)
-		return -1;
-	key = mcr_xmalloc(it->klen + 1);
-	memcpy(key, it->key, it->klen + 1);
-	it->key = key;
-	it->data = mcr_xmalloc(it->dlen + 2);
-	if (fread(it->data, 1, it->dlen + 2, fp) != it->dlen + 2 || it->data[it->dlen] != '\r' ||
-	    it->data[it->dlen + 1] != '\n') {
-		*err = feof(fp) ? "data shorter than <bytes> (truncated item)"
-		                : "data longer than <bytes> or not ended by \\r\\n";
-		free(it->key);
-		free(it->data);
-		return -1;
-	}
-	*line += count_lines(it->data, it->dlen) + 1;
-	return 1;
+	for (size_t i = 0; i < n; i++)
+		mcr_item_free(&items[i]);
+	free(items);
 }

@@ -1,133 +1,80 @@
+/* SPDX-License-Identifier: ISC */
 /* Key sources shared by mcrverify and mcrcopy: operands, a file of percent-encoded keys,
- * or every key on every server through `lru_crawler metadump all` (memcached has no key
- * scan in the binary protocol, and `stats cachedump` is capped). Keys stream through one
- * fixed-size slot at a time, so memory does not grow with the data set. */
+ * or every key on every server, server by server in list order; filtered to one shard. Keys
+ * stream through one fixed-size slot at a time, so memory does not grow with the data set.
+ * And the rule that handles a key listed by several servers once. */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mcr.h"
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int
-mcr_percent_decode(const char *s, size_t len, char *out, size_t outmax, size_t *outlen)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int ch = (unsigned char)s[i];
-		if (ch == '%') {
-			int hi, lo;
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-				return -1;
-			ch = hi << 4 | lo;
-			i += 2;
-		}
-		if (n == outmax)
-			return -1;
-		out[n++] = (char)ch;
-	}
-	*outlen = n;
-	return 0;
-}
-
-/* FNV-1a: stable across runs and machines, so shards split a cluster the same way every time. */
-static uint64_t
-shard_hash(const char *k, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-const char *
-mcr_parse_shard(const char *arg, uint64_t *shard, uint64_t *nshards)
-{
-	const char *slash = strchr(arg, '/');
-	char i[24];
-	uint64_t a, b;
-
-	if (!slash || (size_t)(slash - arg) >= sizeof(i))
-		return "not I/N";
-	memcpy(i, arg, (size_t)(slash - arg));
-	i[slash - arg] = '\0';
-	if (mcr_parse_uint(i, 1000000, &a) < 0 || mcr_parse_uint(slash + 1, 1000000, &b) < 0 || b == 0 ||
-	    a == 0 || a > b)
-		return "not I/N with 1 <= I <= N <= 1000000";
-	*shard = a;
-	*nshards = b;
-	return NULL;
-}
-
 void
-mcr_shard_parse(struct mcr_keysrc *ks, const char *arg)
+mcr_keys_init(struct mcr_keysrc *ks, const struct mcr_opts *o, char **args, size_t nargs)
 {
-	const char *why = mcr_parse_shard(arg, &ks->shard, &ks->nshards);
-
-	if (why) {
-		char *shown = mcr_key_display(arg, strlen(arg) > 40 ? 40 : strlen(arg));
-		mcr_usage_error("--shard: \"%s\" is %s", shown, why);
-	}
+	memset(ks, 0, sizeof(*ks));
+	ks->args = args;
+	ks->nargs = nargs;
+	ks->file = o->keys_file;
+	ks->all = o->all;
+	ks->shard = o->shard;
+	ks->nshards = o->nshards;
 }
 
 static bool
 in_shard(const struct mcr_keysrc *ks, const char *k, size_t n)
 {
-	return ks->nshards == 0 || shard_hash(k, n) % ks->nshards == ks->shard - 1;
+	return ks->nshards == 0 || mcr_fnv1a(k, n) % ks->nshards == ks->shard - 1;
 }
 
-/* One key line of a -k file; returns NULL or what is wrong. */
+#define KEY_LINE_MAX  (3 * MCR_KEY_MAX + 1) /* a key percent-encoded byte by byte, and a \r */
+#define LIST_LINE_MAX 8192                  /* the spool holds what listing.c took, lines of 4 KiB */
+
+/* One key line of a -k file, without its line end; returns NULL or what is wrong. */
 static const char *
 file_key(const struct mcr_cluster *c, const char *line, size_t len, struct mcr_key *k)
 {
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if (mcr_percent_decode(line, len, k->key, MCR_KEY_MAX, &k->klen) < 0)
+	if (mcr_pct_decode(line, len, k->key, MCR_KEY_MAX, &k->klen) < 0)
 		return memchr(line, '%', len) ? "bad percent-encoding or key over 250 bytes"
 		                              : "key over 250 bytes";
 	return mcr_key_problem(c, k->key, k->klen);
 }
 
+/* The next line of fp, at most max bytes before its \n (or \r\n, which a key file written on
+ * another system has: the \r goes too), into ks->line; NULL at the end of the input, or
+ * with *why when the line is too long or cannot be read. */
 static char *
-next_line(FILE *fp, size_t *len)
+next_line(struct mcr_keysrc *ks, FILE *fp, size_t max, size_t *len, const char **why)
 {
-	static char *line;
-	static size_t cap;
-	ssize_t n = getline(&line, &cap, fp);
+	size_t n = 0;
+	int ch;
 
-	if (n < 0) {
-		free(line);
-		line = NULL;
-		cap = 0;
+	*why = NULL;
+	if (!ks->line)
+		ks->line = mcr_xmalloc((ks->linecap = LIST_LINE_MAX + 1));
+	while ((ch = getc_unlocked(fp)) != EOF && ch != '\n') {
+		if (n == max) {
+			*why = "line too long (a key is at most 250 bytes, 750 percent-encoded)";
+			return NULL;
+		}
+		ks->line[n++] = (char)ch;
+	}
+	if (ch == EOF && ferror(fp)) {
+		*why = strerror(errno);
 		return NULL;
 	}
-	if (n > 0 && line[n - 1] == '\n')
+	if (ch == EOF && n == 0)
+		return NULL;
+	if (n > 0 && ks->line[n - 1] == '\r')
 		n--;
-	*len = (size_t)n;
-	return line;
+	*len = n;
+	return ks->line;
 }
 
-/* A regular file is checked whole before any key is used: bad input sends nothing. */
+/* The key file opened; a regular file is checked whole before any key is used: bad input
+ * sends nothing. A directory, or a file that cannot be read, is trouble too. */
 static void
 open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 {
@@ -137,266 +84,105 @@ open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 	char *line;
 	size_t len, no = 0;
 
-	ks->fp = strcmp(ks->file, "-") ? fopen(ks->file, "r") : stdin;
-	if (!ks->fp)
+	if (!(ks->fp = mcr_open_input(ks->file)))
 		mcr_usage_error("%s: %s", ks->file, strerror(errno));
 	if (fstat(fileno(ks->fp), &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	while ((line = next_line(ks->fp, &len)) != NULL) {
+	while ((line = next_line(ks, ks->fp, KEY_LINE_MAX, &len, &why)) != NULL) {
 		no++;
 		if (len && (why = file_key(c, line, len, &k)) != NULL)
 			mcr_usage_error("%s:%zu: %s", ks->file, no, why);
 	}
-	if (ferror(ks->fp))
-		mcr_usage_error("%s: %s", ks->file, strerror(errno));
+	if (why)
+		mcr_usage_error("%s:%zu: %s", ks->file, no + 1, why);
 	rewind(ks->fp);
 }
 
-int
-mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
-{
-	const char *sp, *e;
-	char num[24];
-	size_t nl;
-
-	if (len < 4 || memcmp(line, "key=", 4))
-		return -1;
-	sp = memchr(line, ' ', len);
-	if (!sp)
-		sp = line + len;
-	if (mcr_percent_decode(line + 4, (size_t)(sp - line - 4), k->key, MCR_KEY_MAX, &k->klen) < 0 ||
-	    k->klen == 0)
-		return -1;
-	k->exp = 0;
-	for (e = sp; e + 5 <= line + len; e++) {
-		if (memcmp(e, " exp=", 5))
-			continue;
-		e += 5;
-		/* the line is not NUL-terminated: scan within it (found by fuzz/keys.c) */
-		const char *end = memchr(e, ' ', (size_t)(line + len - e));
-		nl = (size_t)((end ? end : line + len) - e);
-		if (nl == 0 || nl >= sizeof(num))
-			return -1;
-		memcpy(num, e, nl);
-		num[nl] = '\0';
-		uint64_t v;
-		if (!strcmp(num, "-1"))
-			k->exp = -1;
-		else if (mcr_parse_uint(num, INT64_MAX, &v) == 0)
-			k->exp = (int64_t)v;
-		else
-			return -1;
-		break;
-	}
-	return 0;
-}
-
-#define DUMP_HASH "lru_crawler metadump hash\r\n"
-#define DUMP_ALL  "lru_crawler metadump all\r\n"
-
-/* Reads from the socket into the buffer; returns -1 with *why on timeout, error or EOF. */
-static int
-fill(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
-{
-	struct pollfd p = {.fd = ks->fd, .events = POLLIN};
-	ssize_t n;
-
-	if (ks->bcap - ks->blen < 65536) {
-		ks->bcap = ks->blen + 262144;
-		ks->buf = mcr_xrealloc(ks->buf, ks->bcap);
-	}
-	for (;;) {
-		if (poll(&p, 1, (int)c->timeout_ms) <= 0) {
-			*why = "no answer within the timeout";
-			return -1;
-		}
-		n = recv(ks->fd, ks->buf + ks->blen, ks->bcap - ks->blen, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0) {
-			*why = "connection closed by the server";
-			return -1;
-		}
-		ks->blen += (size_t)n;
-		return 0;
-	}
-}
-
-/* Handles every complete line in the buffer; returns 1 at END, 0 for more, -1 with *why. */
-static int
-spool_lines(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
-{
-	size_t off = 0;
-	char *nl;
-	int rc = 0;
-
-	while (rc == 0 && (nl = memchr(ks->buf + off, '\n', ks->blen - off)) != NULL) {
-		char *line = ks->buf + off;
-		size_t len = (size_t)(nl - line), l = len && line[len - 1] == '\r' ? len - 1 : len;
-		off += len + 1;
-		if (l >= 4 && !memcmp(line, "key=", 4)) {
-			if (fwrite(line, 1, len + 1, ks->spool) != len + 1) {
-				*why = "cannot write the key list to a temporary file";
-				rc = -1;
-			}
-		} else if (l == 3 && !memcmp(line, "END", 3)) {
-			rc = 1;
-		} else if (l >= 5 && !memcmp(line, "ERROR", 5) && !ks->fallback) {
-			/* a server before `metadump hash`: the LRU walk may miss keys that move */
-			ks->fallback = true;
-			if (mcr_send_all(ks->fd, DUMP_ALL, strlen(DUMP_ALL), c->timeout_ms) < 0) {
-				*why = "cannot send the metadump command";
-				rc = -1;
-			}
-		} else if (l >= 4 && !memcmp(line, "BUSY", 4) && ks->busy++ < 50) {
-			/* another crawl is running: ask again shortly */
-			usleep(100000);
-			const char *cmd = ks->fallback ? DUMP_ALL : DUMP_HASH;
-			if (mcr_send_all(ks->fd, cmd, strlen(cmd), c->timeout_ms) < 0) {
-				*why = "cannot send the metadump command";
-				rc = -1;
-			}
-		} else {
-			snprintf(ks->why, sizeof(ks->why), "unexpected answer \"%.*s\"",
-			         (int)(l > 60 ? 60 : l), line);
-			for (char *q = ks->why; *q; q++)
-				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
-					*q = '?';
-			*why = ks->why;
-			rc = -1;
-		}
-	}
-	memmove(ks->buf, ks->buf + off, ks->blen - off);
-	ks->blen -= off;
-	return rc;
-}
-
-/* metadump's exp is on the server's clock: learn its offset from ours with `stats`. */
-static int
-server_clock(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
-{
-	char *nl;
-	uint64_t v;
-
-	if (mcr_send_all(ks->fd, "stats\r\n", 7, c->timeout_ms) < 0) {
-		*why = "cannot send stats";
-		return -1;
-	}
-	ks->clock_offset = 0;
-	for (;;) {
-		while ((nl = memchr(ks->buf, '\n', ks->blen)) != NULL) {
-			size_t len = (size_t)(nl - ks->buf);
-			if (len && ks->buf[len - 1] == '\r')
-				ks->buf[len - 1] = '\0';
-			*nl = '\0';
-			bool end = !strcmp(ks->buf, "END");
-			if (!strncmp(ks->buf, "STAT time ", 10) &&
-			    mcr_parse_uint(ks->buf + 10, INT64_MAX, &v) == 0)
-				ks->clock_offset = (int64_t)v - (int64_t)time(NULL);
-			memmove(ks->buf, nl + 1, ks->blen - len - 1);
-			ks->blen -= len + 1;
-			if (end)
-				return 0;
-		}
-		if (ks->blen > 65536) {
-			*why = "protocol error: stats line too long";
-			return -1;
-		}
-		if (fill(c, ks, why) < 0)
-			return -1;
-	}
-}
-
-/* The whole listing of one server goes to a temporary file as fast as the server sends it:
- * memcached 1.6.18 holds a lock of the item table while a metadump reader is slow (fixed in
- * 1.6.19), which would stall this tool's own reads and the applications'. */
-static int
-spool_server(const struct mcr_cluster *c, struct mcr_keysrc *ks, const char **why)
-{
-	const struct mcr_server *s = &c->servers[ks->server];
-	char *cwhy = NULL;
-	int rc, fd;
-
-	if (c->username && s->port != 0) {
-		*why = "a SASL server refuses the ASCII protocol that key listing needs";
-		return -1;
-	}
-	if (!(ks->spool = tmpfile())) {
-		*why = "cannot create a temporary file for the key list";
-		return -1;
-	}
-	fd = mcr_connect(s, c->timeout_ms, &cwhy);
-	if (fd < 0) {
-		snprintf(ks->why, sizeof(ks->why), "%s", cwhy);
-		free(cwhy);
-		*why = ks->why;
-		return -1;
-	}
-	ks->fd = fd;
-	ks->blen = 0;
-	if (!ks->buf)
-		ks->buf = mcr_xmalloc(ks->bcap = 262144);
-	ks->fallback = false;
-	ks->busy = 0;
-	rc = server_clock(c, ks, why);
-	if (rc == 0 && mcr_send_all(fd, DUMP_HASH, strlen(DUMP_HASH), c->timeout_ms) < 0) {
-		*why = "cannot send the metadump command";
-		rc = -1;
-	}
-	while (rc == 0 && (rc = fill(c, ks, why)) == 0)
-		rc = spool_lines(c, ks, why);
-	close(fd);
-	if (rc < 0 || fflush(ks->spool) == EOF) {
-		if (rc >= 0)
-			*why = "cannot write the key list to a temporary file";
-		return -1;
-	}
-	rewind(ks->spool);
-	return 0;
-}
-
 static void
-spool_end(struct mcr_keysrc *ks)
+listing_end(struct mcr_keysrc *ks)
 {
-	if (ks->spool)
-		fclose(ks->spool);
-	ks->spool = NULL;
+	struct mcr_listing *l = &ks->listing[ks->server];
+
+	if (l->spool)
+		fclose(l->spool);
+	l->spool = NULL;
 	ks->server++;
 }
 
-static int
-dump_next(const struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
+/* Every server listed at once, into temporary files: a listing takes as long as the slowest
+ * server's, not the sum of them. A listing that failed on a stall or a restart is tried once
+ * more, a timeout later. */
+static void
+list_all(struct mcr_cluster *c, struct mcr_keysrc *ks)
 {
-	const char *why;
-	ssize_t n;
+	bool *want = mcr_xcalloc(c->nservers, sizeof(*want)), again = false;
 
+	ks->listing = mcr_xcalloc(c->nservers, sizeof(*ks->listing));
+	ks->nlisted = c->nservers;
+	ks->listed = mcr_xcalloc(ks->nlisted, sizeof(*ks->listed));
+	for (size_t s = 0; s < c->nservers; s++)
+		want[s] = true;
+	mcr_list_servers(c, want, ks->listing);
+	for (size_t s = 0; s < c->nservers; s++)
+		again |= want[s] = !ks->listing[s].spool && ks->listing[s].again;
+	if (again) {
+		usleep(c->timeout_ms * 1000);
+		mcr_list_servers(c, want, ks->listing);
+	}
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct mcr_listing *l = &ks->listing[s];
+		struct mcr_lister *ld = &ks->listed[s];
+		if (!l->spool) {
+			mcr_warn("%s: cannot list keys: %s", c->servers[s].label, l->why);
+			ks->trouble = ld->failed = true;
+			continue;
+		}
+		ld->done = true;
+		ld->fps = l->fps; /* kept until the run ends */
+		l->fps = NULL;
+		ld->pid = l->pid;
+		ld->started = l->started;
+	}
+	free(want);
+}
+
+static int
+listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
+{
+	size_t len;
+	char *line;
+	const char *why;
+
+	if (!ks->listing)
+		list_all(c, ks);
 	while (ks->server < c->nservers) {
-		if (!ks->spool) {
-			if (spool_server(c, ks, &why) < 0) {
-				mcr_warn("%s: cannot list keys: %s", c->servers[ks->server].label, why);
+		struct mcr_listing *l = &ks->listing[ks->server];
+		if (!l->spool) {
+			ks->server++;
+			continue;
+		}
+		if ((line = next_line(ks, l->spool, LIST_LINE_MAX, &len, &why)) == NULL) {
+			if (why) {
+				mcr_warn("%s: cannot list keys: the temporary file: %s",
+				         c->servers[ks->server].label, why);
 				ks->trouble = true;
-				spool_end(ks);
 			}
+			listing_end(ks);
 			continue;
 		}
-		if ((n = getline(&ks->line, &ks->linecap, ks->spool)) <= 0) {
-			spool_end(ks);
-			continue;
-		}
-		size_t l = (size_t)n - (ks->line[n - 1] == '\n');
-		if (l && ks->line[l - 1] == '\r')
-			l--;
-		if (mcr_metadump_line(ks->line, l, k) < 0) {
-			char *shown = mcr_key_display(ks->line, l > 60 ? 60 : l);
+		if (mcr_metadump_line(line, len, k) < 0) {
+			char *shown = mcr_key_shown(line, len);
 			mcr_warn("%s: cannot list keys: unexpected line \"%s\"", c->servers[ks->server].label,
 			         shown);
 			free(shown);
 			ks->trouble = true;
-			spool_end(ks);
+			listing_end(ks);
 			continue;
 		}
 		k->origin = ks->server;
-		k->expires = k->exp <= 0 ? k->exp : k->exp - ks->clock_offset;
+		k->expires = k->exp <= 0 ? k->exp : k->exp - l->clock_offset;
+		if (k->exp > 0 && k->expires < 1)
+			k->expires = 1; /* long past on our clock (a server whose clock is far ahead) */
 		/* only keys of this namespace belong to the application */
 		if (c->nslen) {
 			if (k->klen <= c->nslen || memcmp(k->key, c->ns, c->nslen)) {
@@ -428,7 +214,14 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			const char *why;
 			if (!ks->fp)
 				open_file(c, ks);
-			if ((line = next_line(ks->fp, &len)) == NULL) {
+			if ((line = next_line(ks, ks->fp, KEY_LINE_MAX, &len, &why)) == NULL) {
+				/* a read error ends the keys as trouble; only a bad line is bad usage */
+				if (why && ferror(ks->fp)) {
+					mcr_warn("%s: %s", ks->file, why);
+					ks->trouble = true;
+				} else if (why) {
+					mcr_usage_error("%s:%zu: %s", ks->file, ks->lineno + 1, why);
+				}
 				if (ks->fp != stdin)
 					fclose(ks->fp);
 				ks->fp = NULL;
@@ -437,11 +230,11 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			}
 			ks->lineno++;
 			if (len == 0)
-				continue;
+				continue; /* a blank line, \r\n ones too */
 			if ((why = file_key(c, line, len, k)) != NULL)
 				mcr_usage_error("%s:%zu: %s", ks->file, ks->lineno, why);
 		} else if (ks->all) {
-			if (!dump_next(c, ks, k))
+			if (!listed_next(c, ks, k))
 				return 0;
 		} else {
 			return 0;
@@ -454,10 +247,242 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 void
 mcr_keys_close(struct mcr_keysrc *ks)
 {
-	if (ks->spool)
-		fclose(ks->spool);
+	for (size_t i = 0; ks->listing && i < ks->nlisted; i++)
+		if (ks->listing[i].spool)
+			fclose(ks->listing[i].spool);
+	free(ks->listing);
 	if (ks->fp && ks->fp != stdin)
 		fclose(ks->fp);
-	free(ks->buf);
 	free(ks->line);
+	for (size_t i = 0; ks->listed && i < ks->nlisted; i++) {
+		if (ks->listed[i].fps)
+			fclose(ks->listed[i].fps);
+		free(ks->listed[i].set);
+	}
+	free(ks->listed);
+}
+
+/* Where key i of the fan, listed by server origin, stands before anything is read. */
+enum mcr_listed
+mcr_listed_where(const struct mcr_fan *f, size_t i, size_t origin)
+{
+	if (origin == SIZE_MAX)
+		return MCR_UNLISTED;
+	for (unsigned r = 0; r < f->k; r++)
+		if (mcr_cell(f, i, r)->server == origin)
+			return MCR_HERE;
+	return MCR_OUTSIDE;
+}
+
+/* A probe: a copy of key i on a server listed before the one that listed it (and listed
+ * whole: a server that could not be listed handled no key). */
+static bool
+probe(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r, size_t origin)
+{
+	size_t s = r < f->k ? mcr_cell(f, i, r)->server : SIZE_MAX;
+
+	return s < origin && !(ks && ks->listed && ks->listed[s].failed);
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Has server s restarted since it was listed? It is asked (stats: its pid and start time)
+ * once per batch in which it said "not found" to a probe; once it has, what it listed is
+ * read back from its fingerprints, since it can no longer tell. A server that cannot say
+ * (its stats unanswered: the probes and the stats go on different connections, and one may
+ * reach a new process while the other cannot) leaves asked[s] set: its "not found" answers
+ * of this batch prove nothing. */
+static void
+check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
+{
+	struct mcr_req *q = mcr_xcalloc(c->nservers, sizeof(*q));
+	int64_t pid, up, now;
+
+	for (size_t s = 0; s < c->nservers; s++)
+		q[s] = (struct mcr_req){.server = s, .op = MCR_STATS, .skip = !asked[s]};
+	mcr_run(c, q, c->nservers);
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct mcr_lister *ld = &ks->listed[s];
+		if (asked[s] && q[s].result == MCR_OK && mcr_stat(q[s].rval, q[s].rlen, "pid", &pid) &&
+		    mcr_stat(q[s].rval, q[s].rlen, "uptime", &up) && mcr_stat(q[s].rval, q[s].rlen, "time", &now) &&
+		    (pid != ld->pid || now - up > ld->started + 1)) {
+			size_t n = 0, cap = 1024;
+			uint64_t *set = mcr_xmalloc(cap * sizeof(*set));
+			mcr_trace("%s: restarted since it was listed", c->servers[s].label);
+			rewind(ld->fps);
+			while (fread(&set[n], sizeof(*set), 1, ld->fps) == 1)
+				if (++n == cap)
+					set = mcr_xrealloc(set, (cap *= 2) * sizeof(*set));
+			qsort(set, n, sizeof(*set), cmp64);
+			ld->set = set;
+			ld->nset = n;
+			ld->restarted = true;
+		}
+		asked[s] = asked[s] && q[s].result != MCR_OK; /* unsure: it could not say */
+		mcr_req_clear(&q[s]);
+	}
+	free(q);
+}
+
+/* Did server s list key i? For a server restarted since its listing, by its fingerprints;
+ * otherwise by what it answered to the probe. */
+static bool
+listed_by(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r)
+{
+	const struct mcr_req *q = mcr_cell(f, i, r);
+	const struct mcr_lister *ld = ks && ks->listed ? &ks->listed[q->server] : NULL;
+	char full[2 * MCR_KEY_MAX];
+
+	if (!ld || !ld->restarted)
+		return q->result == MCR_OK;
+	memcpy(full, f->c->ns ? f->c->ns : "", f->c->nslen);
+	memcpy(full + f->c->nslen, q->key, q->klen);
+	uint64_t fp = mcr_fnv1a(full, f->c->nslen + q->klen);
+	return bsearch(&fp, ld->set, ld->nset, sizeof(fp), cmp64) != NULL;
+}
+
+/* Reads every request of the fan not skipped, keys[i] being key i. For a key listed by a
+ * server of its copy set, the copies on servers listed before that one go first: if one
+ * holds the key, the key was handled at that earlier listing (v[i] = MCR_EARLIER) and
+ * nothing more is read for it; if one of them cannot answer, nobody can tell (MCR_UNKNOWN)
+ * and nothing more is read either, unless unknown_here. Handling a key at its first listing, rather than its
+ * last, means a server restarted later in the run cannot hide it. */
+void
+mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *keys, enum mcr_listed *v,
+                bool unknown_here)
+{
+	size_t n = f->n * f->width;
+	bool *skip = mcr_xmalloc(n * sizeof(*skip)), *probed = mcr_xcalloc(f->n, sizeof(*probed)), more = false;
+
+	for (size_t j = 0; j < n; j++)
+		skip[j] = f->req[j].skip;
+	for (size_t i = 0; i < f->n; i++) {
+		v[i] = mcr_listed_where(f, i, keys[i].origin);
+		if (v[i] != MCR_HERE)
+			continue;
+		for (unsigned r = 0; r < f->k; r++)
+			probed[i] |= !skip[i * f->width + r] && probe(f, ks, i, r, keys[i].origin);
+		if (probed[i])
+			for (unsigned r = 0; r < f->width; r++) {
+				struct mcr_req *q = mcr_cell(f, i, r);
+				q->skip = skip[i * f->width + r] || !probe(f, ks, i, r, keys[i].origin);
+				if (!q->skip && q->op == MCR_GET)
+					q->op = MCR_HAS; /* the answer is all a probe needs, not the value */
+			}
+	}
+	mcr_fan_run(f);
+	for (size_t j = 0; j < n; j++)
+		if (f->req[j].op == MCR_HAS)
+			f->req[j].op = MCR_GET;
+	/* a server that says it does not hold a key may have restarted since it listed it */
+	bool *asked = mcr_xcalloc(f->c->nservers, sizeof(*asked)), ask = false;
+	for (size_t i = 0; i < f->n && ks && ks->listed; i++)
+		for (unsigned r = 0; r < f->k && probed[i]; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			if (probe(f, ks, i, r, keys[i].origin) && !skip[i * f->width + r] && q->result == MCR_NOTFOUND &&
+			    ks->listed[q->server].done && !ks->listed[q->server].restarted)
+				ask = asked[q->server] = true;
+		}
+	if (ask)
+		check_restarts(f->c, ks, asked);
+	for (size_t i = 0; i < f->n; i++) {
+		bool unknown = false;
+		for (unsigned r = 0; r < f->width && probed[i]; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			if (!probe(f, ks, i, r, keys[i].origin) || skip[i * f->width + r])
+				continue;
+			if (listed_by(f, ks, i, r))
+				v[i] = MCR_EARLIER;
+			else if ((q->result != MCR_NOTFOUND && q->result != MCR_OK) ||
+			         (q->result == MCR_NOTFOUND && asked[q->server]))
+				unknown = true;
+		}
+		/* no answer from a server listed before: it may have handled the key, or not;
+		 * unknown_here: the caller would rather handle it twice than not at all */
+		if (v[i] == MCR_HERE && unknown && !unknown_here)
+			v[i] = MCR_UNKNOWN;
+		if (!probed[i] || v[i] != MCR_HERE) {
+			for (unsigned r = 0; r < f->width; r++)
+				mcr_cell(f, i, r)->skip = true;
+			continue;
+		}
+		for (unsigned r = 0; r < f->width; r++) {
+			struct mcr_req *q = mcr_cell(f, i, r);
+			q->skip = skip[i * f->width + r] || probe(f, ks, i, r, keys[i].origin);
+			more |= !q->skip;
+		}
+	}
+	if (more)
+		mcr_fan_run(f);
+	for (size_t j = 0; j < n; j++)
+		f->req[j].skip = skip[j];
+	free(asked);
+	free(skip);
+	free(probed);
+}
+
+/* One listing of a key (before any dedupe: every copy a server listed counts). */
+void
+mcr_guard_count(struct mcr_guard *g, enum mcr_listed v)
+{
+	g->listed += v != MCR_UNLISTED;
+	g->outside += v == MCR_OUTSIDE;
+}
+
+const char *
+mcr_guard_problem(const struct mcr_guard *g, char *buf, size_t size)
+{
+	if (g->listed == 0 || g->outside * 100 <= (uint64_t)g->limit * g->listed)
+		return NULL;
+	snprintf(buf, size,
+	         "%llu of the %llu copies listed (%llu%%, more than --misplaced-limit=%u) are outside their "
+	         "key's copy set: the settings likely differ from the application's (the replica count -r, "
+	         "--distribution, --hash, --namespace or the order of the servers)",
+	         (unsigned long long)g->outside, (unsigned long long)g->listed,
+	         (unsigned long long)(g->outside * 100 / g->listed), g->limit);
+	return buf;
+}
+
+void
+mcr_spool_put(struct mcr_spool *s, const struct mcr_key *k, const void *extra, size_t size)
+{
+	if (!s->fp) {
+		if (!(s->fp = mcr_tmpfile()))
+			mcr_die(MCR_TROUBLE, "cannot create a temporary file: %s", strerror(errno));
+		s->extra = size;
+	}
+	if (fwrite(k, sizeof(*k), 1, s->fp) != 1 || (size && fwrite(extra, size, 1, s->fp) != 1))
+		mcr_die(MCR_TROUBLE, "cannot write a temporary file: %s", strerror(errno));
+	s->n++;
+}
+
+void
+mcr_spool_rewind(struct mcr_spool *s)
+{
+	if (s->fp && (fflush(s->fp) == EOF || fseek(s->fp, 0, SEEK_SET) < 0))
+		mcr_die(MCR_TROUBLE, "cannot read a temporary file back: %s", strerror(errno));
+}
+
+bool
+mcr_spool_get(struct mcr_spool *s, struct mcr_key *k, void *extra)
+{
+	if (!s->fp || fread(k, sizeof(*k), 1, s->fp) != 1)
+		return false;
+	if (s->extra && fread(extra, s->extra, 1, s->fp) != 1)
+		mcr_die(MCR_TROUBLE, "cannot read a temporary file back: %s", strerror(errno));
+	return true;
+}
+
+void
+mcr_spool_close(struct mcr_spool *s)
+{
+	if (s->fp)
+		fclose(s->fp);
+	memset(s, 0, sizeof(*s));
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mcrcopy: copy items between clusters, rebuild a replaced server from the surviving
  * copies, dump a cluster to memcached's text protocol and restore it. Every item keeps
  * its flags and its remaining time to live; every destination copy is its own
@@ -11,77 +12,72 @@
 #include "mcr.h"
 
 enum {
-	O_KEYS_FROM = 500,
-	O_ALL,
-	O_SHARD,
-	O_TO,
+	O_TO = 500,
 	O_TO_REPLICAS,
 	O_TO_DISTRIBUTION,
 	O_TO_HASH,
 	O_FROM,
 	O_REBUILD,
+	O_CONFIRM,
 	O_OVERWRITE,
 	O_VERIFY,
 	O_FAILED,
 	O_DRY_RUN,
-	O_RATE,
-	O_BATCH,
-	O_PROGRESS,
-	O_NO_PROGRESS
+	O_NO_END_MARK,
+	O_HEAL,
+	O_STATE,
+	O_WATCH,
 };
 
 static const struct mcr_option options[] = {
-    {"keys-from", 'k', "FILE", "copy the percent-encoded keys of FILE, one per line (- is stdin)",
-     O_KEYS_FROM},
-    {"all", 'a', NULL, "copy every key on every source server", O_ALL},
-    {"shard", 0, "I/N", "copy only shard I of N of the keys", O_SHARD},
     {"to", 0, "DEST", "destination: server list, configuration string, or - for a dump on stdout", O_TO},
     {"to-replicas", 0, "N", "replicas at the destination", O_TO_REPLICAS},
     {"to-distribution", 0, "NAME", "distribution at the destination", O_TO_DISTRIBUTION},
     {"to-hash", 0, "NAME", "key hash at the destination", O_TO_HASH},
     {"from", 0, "-", "read a dump from stdin instead of a cluster", O_FROM},
     {"rebuild", 0, "HOST:PORT", "refill this server of the cluster from the other copies", O_REBUILD},
+    {"confirm-delay", 0, "MS", "with --rebuild: MS after the last copy, take back copies of keys "
+                               "deleted since (default 1000, 0 at once)",
+     O_CONFIRM},
     {"overwrite", 0, NULL, "replace keys that exist at the destination (set, not add)", O_OVERWRITE},
     {"verify", 0, NULL, "read every written copy back and compare it", O_VERIFY},
     {"failed", 0, "FILE", "write the keys not copied to FILE, ready for -k", O_FAILED},
     {"dry-run", 'n', NULL, "read and count, write nothing", O_DRY_RUN},
-    {"rate", 0, "KEYS_PER_S", "copy at most this many keys per second", O_RATE},
-    {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
-    {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
-    {"no-progress", 0, NULL, "no progress line, even on a terminal", O_NO_PROGRESS},
+    {"no-end-mark", 0, NULL, "restore a dump that has no end mark (cut short, or older)", O_NO_END_MARK},
+    {"heal", 0, NULL, "rebuild every server that restarted since the last pass", O_HEAL},
+    {"state", 0, "FILE", "with --heal: the process ids and start times of the servers, kept between passes", O_STATE},
+    {"watch", 0, "SECONDS", "with --heal: a pass every SECONDS until a signal", O_WATCH},
     {NULL, 0, NULL, NULL, 0},
 };
 
-static const char *const synopsis[] = {"--to=DEST [KEY...] | -k FILE | -a", "--from=- --to=DEST",
-                                       "--rebuild=HOST:PORT [-a | -k FILE | KEY...]", NULL};
+static const char *const synopsis[] = {"--to=DEST [KEY...]", "--to=DEST -k FILE", "--to=DEST -a",
+                                       "--from=- --to=DEST", "--rebuild=HOST:PORT [-a | -k FILE | KEY...]",
+                                       "--heal --state=FILE [--watch=SECONDS]", NULL};
 
 static struct {
-	struct mcr_keysrc ks;
-	const char *to, *to_distribution, *to_hash, *from, *rebuild, *failed;
+	const char *to, *to_distribution, *to_hash, *from, *rebuild, *failed, *state;
 	long to_replicas;
-	bool overwrite, verify, dry_run;
-	uint64_t rate;
+	unsigned confirm_ms, watch;
+	bool overwrite, verify, dry_run, no_end_mark, heal;
 	size_t batch;
-	int progress;
-} opt = {.to_replicas = -1, .batch = 500, .progress = -1};
+} opt = {.to_replicas = -1, .confirm_ms = 1000};
 
 enum outcome { COPIED, PRESENT, EXPIRED, FAILED, IGNORED, NOUTCOME };
 
 static struct {
 	uint64_t n[NOUTCOME];
 	double start;
+	bool interrupted;
+	char *stopped; /* why the run stopped before its next write */
+	struct mcr_guard guard;
 } tally;
 
-static FILE *failed_fp;
+static struct mcr_outfile failed_file;
 
 static void
-handle(int id, const char *arg, void *ctx)
+handle(int id, const char *arg)
 {
-	(void)ctx;
 	switch (id) {
-	case O_KEYS_FROM: opt.ks.file = arg; break;
-	case O_ALL: opt.ks.all = true; break;
-	case O_SHARD: mcr_shard_parse(&opt.ks, arg); break;
 	case O_TO: opt.to = arg; break;
 	case O_TO_REPLICAS: opt.to_replicas = (long)mcr_number("--to-replicas", arg, 0, 1000000); break;
 	case O_TO_DISTRIBUTION: opt.to_distribution = arg; break;
@@ -93,14 +89,15 @@ handle(int id, const char *arg, void *ctx)
 		opt.from = arg;
 		break;
 	case O_REBUILD: opt.rebuild = arg; break;
+	case O_CONFIRM: opt.confirm_ms = (unsigned)mcr_number("--confirm-delay", arg, 0, 600000); break;
 	case O_OVERWRITE: opt.overwrite = true; break;
 	case O_VERIFY: opt.verify = true; break;
 	case O_FAILED: opt.failed = arg; break;
 	case O_DRY_RUN: opt.dry_run = true; break;
-	case O_RATE: opt.rate = mcr_number("--rate", arg, 1, 100000000); break;
-	case O_BATCH: opt.batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
-	case O_PROGRESS: opt.progress = 1; break;
-	case O_NO_PROGRESS: opt.progress = 0; break;
+	case O_NO_END_MARK: opt.no_end_mark = true; break;
+	case O_HEAL: opt.heal = true; break;
+	case O_STATE: opt.state = arg; break;
+	case O_WATCH: opt.watch = (unsigned)mcr_number("--watch", arg, 1, 86400); break;
 	}
 }
 
@@ -115,6 +112,11 @@ struct item {
 	const char *why;
 	char *msg;       /* a server's message, owned */
 	char *owned_val; /* from a dump */
+	size_t src;      /* the server the value was read from, and its CAS then */
+	uint64_t src_cas;
+	bool again;      /* failed only because a server could not be reached: worth a second try */
+	bool relative;   /* expires was seconds left (mg, or a dump's relative exptime) */
+	uint64_t added;  /* --rebuild: the CAS of the copy added, 0 none */
 };
 
 /* Where items go: a cluster (every copy), one server of the source (--rebuild), or stdout. */
@@ -122,6 +124,7 @@ struct dest {
 	struct mcr_cluster *c;
 	long only; /* --rebuild: the one server index; -1 every copy */
 	enum mcr_format fmt;
+	struct mcr_fan w, v; /* the writes, and --verify's reads */
 };
 
 static void
@@ -129,29 +132,41 @@ fail(struct item *it, const char *why)
 {
 	it->outcome = FAILED;
 	it->why = why;
+	it->again = false;
 }
 
-/* memcached reads an exptime over 30 days as a unix time. */
+/* A failure a second try may not see: a copy that could not be reached. */
+static void
+fail_unreachable(struct item *it, const char *why)
+{
+	fail(it, why);
+	it->again = true;
+}
+
+/* The exptime of a destination copy. An expiry that metadump listed, or that a dump holds,
+ * is an absolute time, written as it is: memcached keeps it exactly (any exptime over 30
+ * days is one), so a copy expires in the same second as its source however many copies,
+ * dumps and restores lie between them. Seconds left would be added to the destination's
+ * clock, which ticks once a second and lags up to a second: each hop could move the expiry
+ * by a second. A TTL read with mg (for a named key, or a copy changed since it was listed)
+ * and a dump's relative exptime are seconds left: they go as seconds left again, for the
+ * destination's clock to count them down. */
 static uint32_t
-exptime(int64_t expires, int64_t now)
+exptime(const struct item *it, int64_t now)
 {
-	if (expires <= 0)
+	if (it->expires <= 0)
 		return 0;
-	if (expires - now <= 2592000)
-		return (uint32_t)(expires - now);
-	return (uint32_t)expires;
+	if (it->relative && it->expires - now <= 2592000)
+		return it->expires > now ? (uint32_t)(it->expires - now) : 1;
+	return it->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)it->expires;
 }
 
-static bool
-text_key(const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)k[i] <= 0x20 || k[i] == 0x7f)
-			return false;
-	return true;
-}
+/* Why the dump could not be written (errno), 0 while it can. */
+static int dump_error;
 
-/* A dump holds absolute expiry times, so a restore later does not extend a TTL. */
+/* A dump holds absolute expiry times, so a restore later does not extend a TTL. Each batch
+ * goes out whole before the next is read: a batch that could not be written has failed,
+ * and the run stops there. */
 static void
 dump(struct item *items, size_t n)
 {
@@ -159,7 +174,7 @@ dump(struct item *items, size_t n)
 		struct item *it = &items[i];
 		if (it->outcome != COPIED)
 			continue;
-		if (!text_key(it->k.key, it->k.klen)) {
+		if (!mcr_text_key(it->k.key, it->k.klen)) {
 			fail(it, "key has spaces or control bytes, which the text protocol cannot carry");
 			continue;
 		}
@@ -170,18 +185,128 @@ dump(struct item *items, size_t n)
 		fwrite(it->val, 1, it->vlen, stdout);
 		fputs("\r\n", stdout);
 	}
+	if (fflush(stdout) == EOF)
+		dump_error = errno;
+	else if (ferror(stdout))
+		dump_error = EIO; /* an earlier write failed, its errno gone */
+	else
+		return;
+	if (dump_error == EPIPE)
+		mcr_stdout_closed();
+	for (size_t i = 0; i < n; i++)
+		if (items[i].outcome == COPIED)
+			fail(&items[i], "the dump could not be written");
+	/* nothing more goes to standard output; the run stops, and its summary says why */
+	if (!freopen("/dev/null", "w", stdout))
+		mcr_die(MCR_TROUBLE, "/dev/null: %s", strerror(errno));
+}
+
+/* The end mark: memcached's no-op command, so a dump replayed with nc(1) is still memcached's
+ * protocol, and a restore can tell a whole dump from one cut short at an item's end. Only a
+ * run that listed every server it was asked to gets one. Returns the run's status. */
+static int
+dump_end(bool trouble, int status)
+{
+	if (dump_error) {
+		mcr_warn("standard output: %s: the dump is incomplete", strerror(dump_error));
+		return MCR_TROUBLE;
+	}
+	if (!trouble && !opt.dry_run) {
+		fputs("mn\r\n", stdout);
+		mcr_check_stdout();
+	}
+	return status;
+}
+
+/* --verify: every copy written is read back and compared. */
+static void
+verify_written(struct dest *d, struct item *items, const size_t *owner)
+{
+	struct mcr_fan *w = &d->w, *v = &d->v;
+
+	mcr_fan_reset(v);
+	for (size_t j = 0; j < w->n; j++) {
+		mcr_fan_add(v, mcr_cell(w, j, 0)->key, mcr_cell(w, j, 0)->klen, MCR_GET);
+		for (unsigned r = 0; r < v->width; r++)
+			mcr_cell(v, j, r)->skip = mcr_cell(w, j, r)->skip || mcr_cell(w, j, r)->result != MCR_OK ||
+			                          mcr_cell(w, j, r)->op == MCR_DELETE; /* taken back */
+	}
+	mcr_fan_run(v);
+	for (size_t j = 0; j < v->n; j++)
+		for (unsigned r = 0; r < v->width; r++) {
+			const struct mcr_req *src = mcr_cell(w, j, r), *back = mcr_cell(v, j, r);
+			if (back->skip)
+				continue;
+			if (back->result != MCR_OK || back->rflags != src->flags || back->rlen != src->vlen ||
+			    memcmp(back->rval, src->val, src->vlen))
+				fail(&items[owner[j]], "--verify: a written copy reads back different or absent");
+		}
+}
+
+/* --rebuild: right after an add, the source copy is read again. If it was deleted or changed
+ * meanwhile, the copy made from it could bring back what the application deleted: it is
+ * deleted in turn at once (only if unchanged since it was added) and the key reported failed,
+ * for the next run to copy again. What arrives later is for the confirming pass
+ * (confirm_held). */
+static void
+confirm_adds(struct dest *d, struct item *items, const size_t *owner)
+{
+	struct mcr_fan *w = &d->w, *v = &d->v;
+	bool any = false;
+
+	mcr_fan_reset(v);
+	for (size_t j = 0; j < w->n; j++) {
+		const struct item *it = &items[owner[j]];
+		mcr_fan_add(v, it->k.key, it->k.klen, MCR_GET);
+		bool added = false;
+		for (unsigned r = 0; r < w->k; r++)
+			added |= !mcr_cell(w, j, r)->skip && mcr_cell(w, j, r)->op == MCR_ADD &&
+			         mcr_cell(w, j, r)->result == MCR_OK;
+		for (unsigned r = 0; r < v->width; r++)
+			mcr_cell(v, j, r)->skip = true;
+		/* the source is in the copy set: the cell on its server reads it */
+		for (unsigned r = 0; r < v->k; r++)
+			if (added && mcr_cell(v, j, r)->server == it->src)
+				mcr_cell(v, j, r)->skip = false;
+	}
+	mcr_fan_run(v);
+	for (size_t j = 0; j < w->n; j++) {
+		struct item *it = &items[owner[j]];
+		bool read = false, gone = false;
+		for (unsigned r = 0; r < v->k; r++) {
+			const struct mcr_req *q = mcr_cell(v, j, r);
+			if (q->skip)
+				continue;
+			read = true;
+			gone = q->result == MCR_NOTFOUND || (q->result == MCR_OK && q->rcas != it->src_cas);
+		}
+		for (unsigned r = 0; r < w->k; r++) {
+			struct mcr_req *q = mcr_cell(w, j, r);
+			bool added = !q->skip && q->op == MCR_ADD && q->result == MCR_OK;
+			q->skip = !(read && gone && added);
+			if (q->skip)
+				continue;
+			q->op = MCR_DELETE;
+			q->cas = q->rcas;
+			any = true;
+		}
+		if (read && gone)
+			fail(it, "the source changed while it was being copied (a write or a delete in flight): "
+			         "the copy made from it was taken back");
+	}
+	if (any)
+		mcr_fan_run(w);
 }
 
 /* Writes the COPIED items to their destination copies; add unless --overwrite. */
 static void
-write_cluster(const struct dest *d, struct item *items, size_t n)
+write_cluster(struct dest *d, struct item *items, size_t n)
 {
-	struct mcr_cluster *c = d->c;
-	unsigned k = c->copies;
-	struct mcr_req *w = mcr_xcalloc(n * k, sizeof(*w));
-	size_t *idx = mcr_xcalloc(k, sizeof(*idx)), *owner = mcr_xcalloc(n * k, sizeof(*owner)), nw = 0;
+	struct mcr_fan *w = &d->w;
+	size_t *owner = mcr_xcalloc(n, sizeof(*owner));
 	int64_t now = (int64_t)time(NULL);
 
+	mcr_fan_reset(w);
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
 		if (it->outcome != COPIED)
@@ -190,226 +315,192 @@ write_cluster(const struct dest *d, struct item *items, size_t n)
 			it->outcome = EXPIRED;
 			continue;
 		}
-		mcr_place(c, it->k.key, it->k.klen, idx);
-		for (unsigned r = 0; r < k; r++) {
-			if (d->only >= 0 && idx[r] != (size_t)d->only)
-				continue;
-			w[nw] = (struct mcr_req){.server = idx[r],
-			                         .op = opt.overwrite ? MCR_SET : MCR_ADD,
-			                         .key = it->k.key,
-			                         .klen = it->k.klen,
-			                         .val = it->val,
-			                         .vlen = it->vlen,
-			                         .flags = it->flags,
-			                         .exptime = exptime(it->expires, now)};
-			owner[nw++] = i;
-		}
+		size_t j = mcr_fan_add(w, it->k.key, it->k.klen, opt.overwrite ? MCR_SET : MCR_ADD);
+		mcr_fan_value(w, j, it->val, it->vlen, it->flags, exptime(it, now));
+		for (unsigned r = 0; r < w->k; r++)
+			mcr_cell(w, j, r)->skip = opt.dry_run || (d->only >= 0 && mcr_cell(w, j, r)->server != (size_t)d->only);
+		owner[j] = i;
 	}
-	if (opt.dry_run)
-		nw = 0;
-	mcr_run(c, w, nw);
+	mcr_fan_run(w);
 	/* a key is copied if a copy was written, present if every copy already held it */
-	for (size_t i = 0; i < n; i++)
-		if (items[i].outcome == COPIED)
-			items[i].outcome = opt.dry_run ? COPIED : PRESENT;
-	for (size_t j = 0; j < nw; j++) {
+	for (size_t j = 0; j < w->n; j++) {
 		struct item *it = &items[owner[j]];
-		if (w[j].result == MCR_OK) {
-			if (it->outcome == PRESENT)
-				it->outcome = COPIED;
-		} else if (w[j].result != MCR_EXISTS && w[j].result != MCR_NOTSTORED) {
-			if (w[j].msg && !it->msg) {
-				it->msg = w[j].msg; /* kept for the report */
-				w[j].msg = NULL;
-			}
-			fail(it, it->msg ? it->msg : mcr_result_word(w[j].result, w[j].op));
-		}
-	}
-	if (opt.verify && nw) {
-		struct mcr_req *v = mcr_xcalloc(nw, sizeof(*v));
-		size_t nv = 0, *vo = mcr_xcalloc(nw, sizeof(*vo));
-		for (size_t j = 0; j < nw; j++)
-			if (w[j].result == MCR_OK) {
-				v[nv] = (struct mcr_req){
-				    .server = w[j].server, .op = MCR_GET, .key = w[j].key, .klen = w[j].klen};
-				vo[nv++] = j;
-			}
-		mcr_run(c, v, nv);
-		for (size_t j = 0; j < nv; j++) {
-			const struct mcr_req *src = &w[vo[j]];
-			struct item *it = &items[owner[vo[j]]];
-			if (v[j].result != MCR_OK || v[j].rflags != src->flags || v[j].rlen != src->vlen ||
-			    memcmp(v[j].rval, src->val, src->vlen))
-				fail(it, "--verify: a written copy reads back different or absent");
-			mcr_req_clear(&v[j]);
-		}
-		free(v);
-		free(vo);
-	}
-	for (size_t j = 0; j < nw; j++)
-		mcr_req_clear(&w[j]);
-	free(w);
-	free(idx);
-	free(owner);
-}
-
-/* With --all a key is listed by every server that holds it, in server order, and is copied at
- * its first listing: when no server listed before this one holds it. Copying early means a
- * server restarted later in the run cannot take the key with it. */
-static bool
-listed_before(const struct mcr_req *q, unsigned k, size_t origin)
-{
-	bool member = false;
-
-	for (unsigned r = 0; r < k; r++) {
-		member |= q[r].server == origin;
-		if (q[r].server < origin && q[r].result == MCR_OK)
-			return true;
-	}
-	return !member; /* a misplaced copy: never read by applications, never copied */
-}
-
-/* With --all, first only the copies on servers listed before the one that listed the key:
- * if one holds it, the key was copied there and nothing more is read for it (one read
- * instead of every copy for most keys listed by a second server). */
-static void
-skip_listed_before(struct mcr_cluster *c, struct item *items, size_t n, struct mcr_req *reqs)
-{
-	unsigned k = c->copies;
-	struct mcr_req *probe = mcr_xcalloc(n * k, sizeof(*probe));
-	size_t *who = mcr_xcalloc(n * k, sizeof(*who)), m = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (items[i].k.origin == SIZE_MAX || items[i].outcome == IGNORED)
+		if (opt.dry_run)
 			continue;
-		for (unsigned r = 0; r < k; r++) {
-			const struct mcr_req *q = &reqs[i * k + r];
-			if (q->result != MCR_SKIPPED && q->server < items[i].k.origin) {
-				probe[m] = *q;
-				who[m++] = i;
+		it->outcome = PRESENT;
+		for (unsigned r = 0; r < w->k; r++) {
+			struct mcr_req *q = mcr_cell(w, j, r);
+			if (q->skip)
+				continue;
+			if (q->result == MCR_OK) {
+				if (it->outcome == PRESENT)
+					it->outcome = COPIED;
+			} else if (q->result != MCR_EXISTS && q->result != MCR_NOTSTORED) {
+				if (q->msg && !it->msg) {
+					it->msg = q->msg; /* kept for the report */
+					q->msg = NULL;
+				}
+				if (q->result == MCR_UNREACHABLE && (it->outcome != FAILED || it->again))
+					fail_unreachable(it, it->msg ? it->msg : mcr_result_word(q->result, q->op));
+				else
+					fail(it, it->msg ? it->msg : mcr_result_word(q->result, q->op));
 			}
 		}
 	}
-	mcr_run(c, probe, m);
-	for (size_t j = 0; j < m; j++) {
-		if (probe[j].result == MCR_OK && items[who[j]].outcome != IGNORED) {
-			items[who[j]].outcome = IGNORED;
-			for (unsigned r = 0; r < k; r++)
-				reqs[who[j] * k + r].result = MCR_SKIPPED;
+	/* --rebuild: the copy added, for the confirming pass (confirm_held) if it stays */
+	for (size_t j = 0; d->only >= 0 && !opt.dry_run && j < w->n; j++)
+		for (unsigned r = 0; r < w->k; r++) {
+			const struct mcr_req *q = mcr_cell(w, j, r);
+			if (!q->skip && q->op == MCR_ADD && q->result == MCR_OK)
+				items[owner[j]].added = q->rcas;
 		}
-		mcr_req_clear(&probe[j]);
-	}
-	free(probe);
-	free(who);
+	if (opt.verify && !opt.dry_run)
+		verify_written(d, items, owner);
+	if (d->only >= 0 && !opt.dry_run)
+		confirm_adds(d, items, owner);
+	free(owner);
 }
 
 /* Reads every source copy of the batch (--rebuild: every copy but the one rebuilt), takes the
  * first copy found in placement order, and learns its remaining TTL. */
 static void
-read_source(struct mcr_cluster *c, struct item *items, size_t n, long rebuilt, struct mcr_req *reqs)
+read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t n, long rebuilt)
 {
-	unsigned k = c->copies;
-	size_t *idx = mcr_xcalloc(n * k, sizeof(*idx));
+	struct mcr_cluster *c = f->c;
+	struct mcr_key *keys = mcr_xcalloc(n, sizeof(*keys));
+	enum mcr_listed *where = mcr_xcalloc(n, sizeof(*where));
+	int *src = mcr_xcalloc(n, sizeof(*src));
+	bool *listed_ttl = mcr_xcalloc(n, sizeof(*listed_ttl));
 	int64_t now = (int64_t)time(NULL);
 
+	mcr_fan_reset(f);
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
-		mcr_place(c, it->k.key, it->k.klen, &idx[i * k]);
+		keys[i] = it->k;
+		mcr_fan_add(f, it->k.key, it->k.klen, MCR_GET);
 		it->outcome = COPIED;
 		it->why = NULL;
+		it->added = 0;
 		bool member = rebuilt < 0;
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[i * k + r];
-			mcr_req_clear(q);
-			*q = (struct mcr_req){
-			    .server = idx[i * k + r], .op = MCR_GET, .key = it->k.key, .klen = it->k.klen};
-			if ((long)q->server == rebuilt) {
-				q->result = MCR_SKIPPED;
-				member = true;
-			}
-		}
-		/* --rebuild: a key the server holds no copy of, or listed by the rebuilt server itself */
-		if (!member || (rebuilt >= 0 && it->k.origin == (size_t)rebuilt)) {
+		mcr_guard_count(&tally.guard, mcr_listed_where(f, i, it->k.origin));
+		for (unsigned r = 0; r < f->k; r++)
+			if ((long)mcr_cell(f, i, r)->server == rebuilt)
+				member = mcr_cell(f, i, r)->skip = true;
+		/* misplaced copies are never copied; --rebuild: a key the rebuilt server holds no
+		 * copy of, or listed by the rebuilt server itself */
+		if (!member || (rebuilt >= 0 && it->k.origin == (size_t)rebuilt) ||
+		    mcr_listed_where(f, i, it->k.origin) == MCR_OUTSIDE) {
 			it->outcome = IGNORED;
-			for (unsigned r = 0; r < k; r++)
-				reqs[i * k + r].result = MCR_SKIPPED; /* nothing to read for it */
+			for (unsigned r = 0; r < f->k; r++)
+				mcr_cell(f, i, r)->skip = true;
 		}
 	}
-	skip_listed_before(c, items, n, reqs);
-	mcr_run(c, reqs, n * k);
+	/* a key a server listed before may have copied, or not, is copied here: an add twice
+	 * is harmless, a key missed is not */
+	mcr_read_listed(f, ks, keys, where, true);
 
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
-		struct mcr_req *src = NULL;
+		const struct mcr_req *s = NULL;
 		bool unreachable = false;
+		src[i] = -1;
 		if (it->outcome == IGNORED)
 			continue;
-		for (unsigned r = 0; r < k && !src; r++) {
-			struct mcr_req *q = &reqs[i * k + r];
-			if (q->result == MCR_OK)
-				src = q;
-			else if (q->result != MCR_NOTFOUND && q->result != MCR_SKIPPED)
-				unreachable = true;
+		if (where[i] == MCR_EARLIER) {
+			it->outcome = IGNORED;
+			continue;
 		}
-		if (!src && unreachable) {
-			fail(it, "no copy could be read");
-		} else if (!src && it->k.origin == SIZE_MAX) {
+
+		for (unsigned r = 0; r < f->k && !s; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			if (q->result == MCR_OK) {
+				s = q;
+				src[i] = (int)r;
+			} else if (q->result != MCR_NOTFOUND && q->result != MCR_UNSENT) {
+				unreachable = true;
+			}
+		}
+
+		if (!s && unreachable) {
+			fail_unreachable(it, "no copy could be read");
+		} else if (!s && it->k.origin == SIZE_MAX) {
 			fail(it, "not found at the source");
-		} else if (!src) {
+		} else if (!s) {
 			/* listed, then gone: expired, or deleted meanwhile (nothing to copy) */
 			it->outcome = it->k.expires > 0 && it->k.expires <= now ? EXPIRED : IGNORED;
 		}
-		if (!src)
+		if (!s)
 			continue;
-		if (it->k.origin != SIZE_MAX && listed_before(&reqs[i * k], k, it->k.origin)) {
-			it->outcome = IGNORED;
-			continue;
+		it->val = s->rval;
+		it->vlen = s->rlen;
+		it->flags = s->rflags;
+		it->src = s->server;
+		it->src_cas = s->rcas;
+		/* the listing's expiry is the listed copy's as it was then: it goes with this value
+		 * only if that copy is unchanged since (the same CAS) and holds this value (it is the
+		 * copy read, or another copy of the same write: the same value and flags) */
+		for (unsigned r = 0; r < f->k && !listed_ttl[i]; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			listed_ttl[i] = q->server == it->k.origin && q->result == MCR_OK && it->k.cas &&
+			                q->rcas == it->k.cas &&
+			                (q == s || (q->rflags == s->rflags && q->rlen == s->rlen &&
+			                            (s->rlen == 0 || !memcmp(q->rval, s->rval, s->rlen))));
 		}
-		it->val = src->rval;
-		it->vlen = src->rlen;
-		it->flags = src->rflags;
-		it->expires = it->k.expires;
+		it->expires = listed_ttl[i] ? it->k.expires : 0;
+		it->relative = false;
 	}
 
-	/* keys not listed by metadump: ask the source server for the TTL, pipelined */
-	for (size_t s = 0; s < c->nservers; s++) {
-		const char **keys = mcr_xcalloc(n, sizeof(*keys));
-		size_t *lens = mcr_xcalloc(n, sizeof(*lens)), *who = mcr_xcalloc(n, sizeof(*who)), m = 0;
-		int64_t *ttl = mcr_xcalloc(n, sizeof(*ttl));
-		for (size_t i = 0; i < n; i++) {
-			struct item *it = &items[i];
-			if (it->outcome != COPIED || it->k.origin != SIZE_MAX)
-				continue;
-			for (unsigned r = 0; r < k; r++)
-				if (reqs[i * k + r].rval == it->val && reqs[i * k + r].server == s) {
-					keys[m] = it->k.key;
-					lens[m] = it->k.klen;
-					who[m++] = i;
-				}
-		}
-		if (m && mcr_ttls(c, s, keys, lens, m, ttl) < 0) {
-			for (size_t j = 0; j < m; j++)
-				fail(&items[who[j]], "cannot read the remaining time to live");
-		} else {
-			for (size_t j = 0; j < m; j++) {
-				struct item *it = &items[who[j]];
-				if (ttl[j] == MCR_TTL_ABSENT)
-					it->outcome = EXPIRED;
-				else
-					it->expires = ttl[j] < 0 ? -1 : now + (ttl[j] ? ttl[j] : 1);
-			}
-		}
-		free(keys);
-		free(lens);
-		free(who);
-		free(ttl);
+	/* the others: the source copy's TTL, read from its server, all at once */
+	struct mcr_fan t;
+	size_t *owner = mcr_xcalloc(n, sizeof(*owner));
+	mcr_fan_init(&t, c, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].outcome != COPIED || listed_ttl[i])
+			continue;
+		size_t j = mcr_fan_add(&t, items[i].k.key, items[i].k.klen, MCR_TTL);
+		for (unsigned r = 0; r < t.k; r++)
+			mcr_cell(&t, j, r)->skip = (int)r != src[i];
+		owner[j] = i;
 	}
-	free(idx);
+	mcr_fan_run(&t);
+	for (size_t j = 0; j < t.n; j++) {
+		struct item *it = &items[owner[j]];
+		const struct mcr_req *q = mcr_cell(&t, j, (unsigned)src[owner[j]]);
+		if (q->result == MCR_NOTFOUND)
+			it->outcome = EXPIRED;
+		else if (q->result == MCR_UNREACHABLE)
+			fail_unreachable(it, "cannot read the remaining time to live");
+		else if (q->result != MCR_OK)
+			fail(it, "cannot read the remaining time to live");
+		else {
+			it->expires = q->ttl < 0 ? -1 : now + (q->ttl ? q->ttl : 1);
+			it->relative = true;
+		}
+	}
+	mcr_fan_free(&t);
+	free(owner);
+	free(keys);
+	free(where);
+	free(src);
+	free(listed_ttl);
 }
 
 static const char *const outcome_names[] = {"copied", "present", "expired", "failed", "ignored"};
 
 /* Counts each key; -v prints a record per key (on stderr when a dump owns stdout). */
+static struct mcr_spool second; /* keys worth a second try, at the end of the run */
+static bool second_pass;
+
+/* --rebuild: a key copied onto the rebuilt server is held, not yet counted, until the
+ * confirming pass at the end of the run: the server of the source copy it came from, and
+ * the CAS of the copy added. */
+struct held {
+	size_t src;
+	uint64_t added;
+};
+static struct mcr_spool held;
+static bool confirming;
+
 static void
 account(struct item *items, size_t n, enum mcr_format fmt)
 {
@@ -418,6 +509,19 @@ account(struct item *items, size_t n, enum mcr_format fmt)
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
 		const char *word = outcome_names[it->outcome];
+		if (it->outcome == FAILED && it->again && !second_pass && !opt.from && !mcr_stop) {
+			struct mcr_key k = it->k;
+			k.origin = SIZE_MAX; /* read again as a named key: its listing is old by then */
+			mcr_spool_put(&second, &k, NULL, 0);
+			free(it->msg);
+			it->msg = NULL;
+			continue;
+		}
+		if (it->outcome == COPIED && it->added && !confirming) {
+			struct held h = {it->src, it->added};
+			mcr_spool_put(&held, &it->k, &h, sizeof(h));
+			continue;
+		}
 		tally.n[it->outcome]++;
 		if (mcr_verbose && it->outcome != IGNORED && !mcr_quiet) {
 			struct mcr_field f[] = {
@@ -429,9 +533,9 @@ account(struct item *items, size_t n, enum mcr_format fmt)
 		}
 		if (it->outcome == FAILED) {
 			char *key = mcr_key_display(it->k.key, it->k.klen);
-			if (failed_fp)
-				fprintf(failed_fp, "%s\n", key);
-			if (!mcr_verbose)
+			if (failed_file.fp)
+				fprintf(failed_file.fp, "%s\n", key);
+			if (!mcr_verbose && !opt.heal) /* --heal: one line per server, with the counts */
 				mcr_warn("%s: not copied: %s", key, it->why ? it->why : "failed");
 			free(key);
 		}
@@ -451,7 +555,7 @@ progress(bool last)
 }
 
 static void
-deliver(const struct dest *d, struct item *items, size_t n)
+deliver(struct dest *d, struct item *items, size_t n)
 {
 	if (d->c)
 		write_cluster(d, items, n);
@@ -462,36 +566,41 @@ deliver(const struct dest *d, struct item *items, size_t n)
 }
 
 /* --from=-: items stream from a dump; an item is written only once it was read whole, and a
- * bad item stops the run before anything after it is written. */
-static int
-restore(const struct dest *d, struct item *items)
+ * bad item stops the run before anything after it is written. A dump ends with its end mark:
+ * without one, it was cut short (at an item's end, or it would be a truncated item), unless
+ * --no-end-mark says the dump never had one. */
+static void
+restore(struct dest *d, struct item *items)
 {
 	struct mcr_item mi;
 	size_t line = 0, n = 0;
 	const char *err = NULL;
 	int rc;
+	bool marked = false;
 	int64_t now = (int64_t)time(NULL);
 
 	for (;;) {
 		rc = mcr_item_read(stdin, &mi, &line, &err);
-		if (rc == 1 && mi.op != MCR_SET) {
-			free(mi.key);
-			free(mi.data);
+		if (rc == MCR_ITEM_MARK) {
+			marked = true; /* another dump may follow it: cat a.dump b.dump */
+			continue;
+		}
+		if (rc == MCR_ITEM && mi.op != MCR_SET) {
+			mcr_item_free(&mi);
 			err = "a dump holds set commands only";
 			line = mi.line;
-			rc = -1;
+			rc = MCR_ITEM_BAD;
 		}
-		if (rc == 1) {
+		if (rc == MCR_ITEM) {
 			const char *why = mcr_key_problem(d->c, mi.key, mi.klen);
 			if (why) {
-				free(mi.key);
-				free(mi.data);
+				mcr_item_free(&mi);
 				err = why;
 				line = mi.line;
-				rc = -1;
+				rc = MCR_ITEM_BAD;
 			}
 		}
-		if (rc == 1) {
+		if (rc == MCR_ITEM) {
 			struct item *it = &items[n++];
 			memset(it, 0, sizeof(*it));
 			memcpy(it->k.key, mi.key, mi.klen);
@@ -504,19 +613,25 @@ restore(const struct dest *d, struct item *items)
 			it->expires = mi.exptime == 0        ? -1
 			              : mi.exptime > 2592000 ? (int64_t)mi.exptime
 			                                     : now + (int64_t)mi.exptime;
+			it->relative = mi.exptime > 0 && mi.exptime <= 2592000;
 			it->outcome = COPIED;
+			marked = false;
 		}
-		if (n && (n == opt.batch || rc <= 0)) {
+		if (n && (n == opt.batch || rc <= MCR_ITEM_END)) {
 			deliver(d, items, n);
 			for (size_t i = 0; i < n; i++)
 				free(items[i].owned_val);
 			n = 0;
 		}
-		if (rc == 0)
-			return MCR_YES;
-		if (rc < 0) {
+		if (rc == MCR_ITEM_END && !marked && !opt.no_end_mark)
+			mcr_usage_error(
+			    "stdin: the dump ends without its end mark (a line \"mn\"): it was cut "
+			    "short; the items before were written (--no-end-mark restores a "
+			    "dump that never had one)");
+		if (rc == MCR_ITEM_END)
+			return;
+		if (rc == MCR_ITEM_BAD)
 			mcr_usage_error("stdin: item at line %zu: %s", line, err);
-		}
 	}
 }
 
@@ -527,7 +642,7 @@ open_dest(const struct mcr_opts *so, struct mcr_cluster *dc)
 
 	/* the destination is named by --to alone, never by the environment */
 	o.servers = o.config = o.config_file = NULL;
-	o.no_env = true;
+	o.no_env = o.dest = true;
 	if (!strncmp(opt.to, "--", 2))
 		o.config = opt.to;
 	else
@@ -550,6 +665,8 @@ summary(enum mcr_format fmt, double secs)
 	    {"present", MCR_F_UINT, NULL, 0, tally.n[PRESENT]},
 	    {"expired", MCR_F_UINT, NULL, 0, tally.n[EXPIRED]},
 	    {"failed", MCR_F_UINT, NULL, 0, tally.n[FAILED]},
+	    {"interrupted", MCR_F_BOOL, NULL, 0, tally.interrupted},
+	    {"stopped", MCR_F_BOOL, NULL, 0, tally.stopped != NULL},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
 	};
 	/* a dump owns stdout: the summary goes to stderr then */
@@ -561,111 +678,476 @@ summary(enum mcr_format fmt, double secs)
 		mcr_emit(fp, fmt, f, sizeof(f) / sizeof(f[0]));
 		return;
 	}
-	fprintf(fp, "%s%llu copied, %llu already present, %llu expired, %llu failed in %.3f s\n",
+	fprintf(fp, "%s%llu copied, %llu already present, %llu expired, %llu failed in %.3f s%s%s\n",
 	        opt.dry_run ? "dry run: would have " : "", (unsigned long long)tally.n[COPIED],
 	        (unsigned long long)tally.n[PRESENT], (unsigned long long)tally.n[EXPIRED],
-	        (unsigned long long)tally.n[FAILED], secs);
+	        (unsigned long long)tally.n[FAILED], secs, tally.stopped ? "; stopped before writing" : "",
+	        tally.interrupted ? "; interrupted" : "");
+}
+
+/* The options' combinations, checked before anything is opened. */
+static void
+check_options(struct mcr_opts *o, size_t nargs)
+{
+	bool keys = o->all || o->keys_file || nargs;
+
+	if (opt.heal && (opt.to || opt.from || opt.rebuild || keys))
+		mcr_usage_error("--heal rebuilds the cluster's restarted servers, every key: give no --to, "
+		                "--from, --rebuild, KEY, --keys-from or --all");
+	if (opt.heal && !opt.state)
+		mcr_usage_error("--heal needs --state=FILE, where it keeps what it saw between passes");
+	if (opt.heal && opt.failed)
+		mcr_usage_error("--failed lists the keys of one run: --heal reports each server's counts");
+	if (!opt.heal && (opt.state || opt.watch))
+		mcr_usage_error("--state and --watch are for --heal");
+	if (opt.rebuild && opt.to)
+		mcr_usage_error("--rebuild refills a server of the source cluster: give no --to");
+	if (opt.rebuild && opt.from)
+		mcr_usage_error("--rebuild reads the cluster: give no --from");
+	if (!opt.rebuild && !opt.to && !opt.heal)
+		mcr_usage_error("no destination: give --to=DEST, --rebuild=HOST:PORT or --heal (try --help)");
+	if (opt.from && (keys || o->nshards))
+		mcr_usage_error("--from=- restores every item of the dump: give no keys, --all or --shard");
+	if (opt.from && !strcmp(opt.to, "-"))
+		mcr_usage_error("--from=- and --to=-: nothing to do");
+	if (opt.no_end_mark && !opt.from)
+		mcr_usage_error("--no-end-mark is for a restore: give --from=- too");
+	if (o->all && (o->keys_file || nargs))
+		mcr_usage_error("--all copies every key: give no KEY and no --keys-from");
+	if (!opt.from && !keys && !opt.rebuild && !opt.heal)
+		mcr_usage_error("no keys: give KEY operands, --keys-from=FILE or --all (try --help)");
+	if ((opt.to_replicas >= 0 || opt.to_distribution || opt.to_hash) && (!opt.to || !strcmp(opt.to, "-")))
+		mcr_usage_error("--to-replicas, --to-distribution and --to-hash describe a destination cluster");
+	if (!opt.from && !keys)
+		o->all = true; /* a rebuild refills every key by default */
+	opt.batch = o->batch;
+}
+
+/* Every key of the source, batch by batch, to the destination. */
+/* --rebuild's confirming pass: once the copies are made, and --confirm-delay later, each
+ * source copy is read again. If it was deleted meanwhile, the copy made from it would bring
+ * back what the application deleted: it is deleted in turn (only if unchanged since it was
+ * added) and the key reported failed, for the next run to copy again. (A source changed,
+ * not deleted, was written again by the application: its replicated write replaces the
+ * copy made.) The replicas' quiet deletes of a replicated delete wait in the application's
+ * write buffer for its next request to their server, and reach them after the primary's. A source
+ * that cannot be read again (down, or the run interrupted) leaves the key copied, with a
+ * message that it could not be confirmed. */
+static void
+confirm_held(struct mcr_fan *f, struct dest *d, struct item *items)
+{
+	struct held *hs = mcr_xcalloc(opt.batch, sizeof(*hs));
+	struct mcr_fan *w = &d->w;
+	size_t n;
+
+	confirming = true;
+	if (held.n && !mcr_stop && opt.confirm_ms)
+		usleep(opt.confirm_ms * 1000);
+	mcr_spool_rewind(&held);
+	for (;;) {
+		for (n = 0; n < opt.batch && mcr_spool_get(&held, &items[n].k, &hs[n]); n++) {
+			struct item *it = &items[n];
+			it->outcome = COPIED;
+			it->why = NULL;
+			it->msg = NULL;
+		}
+		if (n == 0)
+			break;
+		mcr_fan_reset(f);
+		for (size_t i = 0; i < n; i++) {
+			mcr_fan_add(f, items[i].k.key, items[i].k.klen, MCR_GET);
+			for (unsigned r = 0; r < f->width; r++)
+				mcr_cell(f, i, r)->skip = mcr_stop || r >= f->k || mcr_cell(f, i, r)->server != hs[i].src;
+		}
+		if (!mcr_stop)
+			mcr_fan_run(f);
+		mcr_fan_reset(w);
+		for (size_t i = 0; i < n; i++) {
+			struct item *it = &items[i];
+			const struct mcr_req *s = NULL;
+			for (unsigned r = 0; r < f->k && !s; r++)
+				if (!mcr_cell(f, i, r)->skip)
+					s = mcr_cell(f, i, r);
+			bool gone = s && s->result == MCR_NOTFOUND;
+			size_t j = mcr_fan_add(w, it->k.key, it->k.klen, MCR_DELETE);
+			for (unsigned r = 0; r < w->width; r++) {
+				struct mcr_req *q = mcr_cell(w, j, r);
+				q->skip = !gone || r >= w->k || (long)q->server != d->only;
+				q->cas = hs[i].added; /* only if unchanged since it was added */
+			}
+			if (gone)
+				fail(it, "the source changed while it was being copied (a write or a delete in flight): "
+				         "the copy made from it was taken back");
+			else if (!s || s->result != MCR_OK)
+				it->why = mcr_stop ? "not confirmed: the run was interrupted before the source was read again"
+				                   : "not confirmed: the source could not be read again";
+		}
+		if (!mcr_stop)
+			mcr_fan_run(w);
+		account(items, n, d->fmt);
+		progress(false);
+	}
+	mcr_spool_close(&held);
+	free(hs);
+}
+
+static bool
+copy_keys(struct mcr_cluster *src, struct mcr_keysrc *ks, struct dest *d, struct item *items)
+{
+	struct mcr_fan f;
+	size_t n;
+
+	char buf[400];
+
+	mcr_fan_init(&f, src, 0);
+	for (;;) {
+		for (n = 0; n < opt.batch && !mcr_stop && mcr_keys_next(src, ks, &items[n].k); n++)
+			;
+		if (n == 0)
+			break;
+		read_source(&f, ks, items, n, opt.rebuild ? d->only : -1);
+		if (mcr_guard_problem(&tally.guard, buf, sizeof(buf))) {
+			tally.stopped = mcr_xstrdup(buf);
+			mcr_warn("stopped before writing: %s", buf);
+			break;
+		}
+		deliver(d, items, n);
+		if (dump_error)
+			break;
+	}
+	/* keys a server could not answer: once more, a timeout later (an add twice is harmless);
+	 * stopped or interrupted first, they are reported failed as they are */
+	second_pass = true;
+	if (second.n && !mcr_stop && !tally.stopped)
+		usleep(src->timeout_ms * 1000);
+	mcr_spool_rewind(&second);
+	for (;;) {
+		for (n = 0; n < opt.batch && mcr_spool_get(&second, &items[n].k, NULL); n++)
+			;
+		if (n == 0)
+			break;
+		if (!mcr_stop && !tally.stopped && !dump_error) {
+			read_source(&f, ks, items, n, opt.rebuild ? d->only : -1);
+			deliver(d, items, n);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			fail(&items[i], "a server could not be reached, and the run ended before a second try");
+		account(items, n, d->fmt);
+	}
+	mcr_spool_close(&second);
+	confirm_held(&f, d, items);
+	mcr_fan_free(&f);
+	return ks->trouble;
+}
+
+/* --heal: a pass asks every server for its process id and start time (STATS pid, time -
+ * uptime), compares them with what the previous pass saw (--state=FILE), and rebuilds each
+ * server that restarted, as --rebuild does. A server that does not answer keeps its old
+ * entry, so that it is rebuilt at the first pass that reaches it; an entry is replaced only
+ * once its server's rebuild has run to the end. */
+struct seen {
+	bool known;          /* an entry from an earlier pass */
+	bool up;             /* answered this pass */
+	bool was_down;       /* did not answer at the previous pass (one line per change) */
+	int64_t pid, start;  /* as last recorded */
+	int64_t npid, nstart, uptime, items; /* as this pass saw them */
+};
+
+/* The state file: a comment, then one line per server, "PID START SERVER". A line for a
+ * server not in the list is dropped; a line that is not of this form stops the run. */
+static void
+state_read(const struct mcr_cluster *c, struct seen *sv)
+{
+	size_t len, lineno = 0;
+	char *buf = mcr_read_file(opt.state, 1 << 20, &len), *p, *nl;
+
+	if (!buf) {
+		if (errno == ENOENT)
+			return;
+		mcr_usage_error("--state: %s: %s", mcr_key_shown(opt.state, strlen(opt.state)), strerror(errno));
+	}
+	for (p = buf; p < buf + len; p = nl + 1) {
+		long long pid, start;
+		int off = 0;
+		lineno++;
+		if (!(nl = memchr(p, '\n', (size_t)(buf + len - p))))
+			mcr_usage_error("--state: %s: line %zu has no end: not a state file of mcrcopy --heal",
+			                mcr_key_shown(opt.state, strlen(opt.state)), lineno);
+		*nl = '\0';
+		if (*p == '#')
+			continue;
+		if (sscanf(p, "%lld %lld %n", &pid, &start, &off) != 2 || off == 0 || pid < 0 || start < 0)
+			mcr_usage_error("--state: %s: line %zu is not \"PID START SERVER\": not a state file "
+			                "of mcrcopy --heal", mcr_key_shown(opt.state, strlen(opt.state)), lineno);
+		for (size_t s = 0; s < c->nservers; s++)
+			if (!strcmp(c->servers[s].label, p + off)) {
+				sv[s] = (struct seen){.known = true, .pid = pid, .start = start};
+				break;
+			}
+	}
+	free(buf);
+}
+
+static void
+state_write(const struct mcr_cluster *c, const struct seen *sv)
+{
+	struct mcr_outfile of;
+
+	mcr_outfile_open(&of, opt.state, "--state");
+	fprintf(of.fp, "# mcrcopy --heal: PID START SERVER (START: the server's unix time less its uptime)\n");
+	for (size_t s = 0; s < c->nservers; s++)
+		if (sv[s].known && !strchr(c->servers[s].label, '\n'))
+			fprintf(of.fp, "%lld %lld %s\n", (long long)sv[s].pid, (long long)sv[s].start,
+			        c->servers[s].label);
+	mcr_outfile_close(&of, true);
+}
+
+/* Every server's STATS: up, process id, start time, items. */
+static void
+state_ask(struct mcr_cluster *c, struct seen *sv)
+{
+	struct mcr_req *q = mcr_xcalloc(c->nservers, sizeof(*q));
+
+	for (size_t s = 0; s < c->nservers; s++)
+		q[s] = (struct mcr_req){.server = s, .op = MCR_STATS};
+	mcr_run(c, q, c->nservers);
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct seen *v = &sv[s];
+		int64_t now = 0;
+		v->up = q[s].result == MCR_OK && mcr_stat(q[s].rval, q[s].rlen, "pid", &v->npid) &&
+		        mcr_stat(q[s].rval, q[s].rlen, "time", &now) &&
+		        mcr_stat(q[s].rval, q[s].rlen, "uptime", &v->uptime) &&
+		        mcr_stat(q[s].rval, q[s].rlen, "curr_items", &v->items);
+		v->nstart = now - v->uptime;
+		if (!v->up && !v->was_down)
+			mcr_warn("%s: down: %s; rebuilt once it answers if it restarted", c->servers[s].label,
+			         q[s].result == MCR_OK ? "its stats lack pid, time, uptime or curr_items"
+			         : q[s].msg ? q[s].msg : mcr_result_word(q[s].result, q[s].op));
+		v->was_down = !v->up;
+		mcr_req_clear(&q[s]);
+	}
+	free(q);
+}
+
+/* After a rebuild with failures: is the server still the process that was rebuilt? */
+static bool
+still_there(struct mcr_cluster *c, size_t s, const struct seen *v)
+{
+	struct mcr_req q = {.server = s, .op = MCR_STATS};
+	int64_t pid = -1, now = 0, uptime = 0;
+
+	mcr_run(c, &q, 1);
+	bool same = q.result == MCR_OK && mcr_stat(q.rval, q.rlen, "pid", &pid) &&
+	            mcr_stat(q.rval, q.rlen, "time", &now) && mcr_stat(q.rval, q.rlen, "uptime", &uptime) &&
+	            pid == v->npid && llabs((long long)(now - uptime - v->nstart)) <= 2;
+	mcr_req_clear(&q);
+	return same;
+}
+
+/* One server rebuilt as --rebuild does, every key; false when it did not run to the end. */
+static bool
+heal_rebuild(struct mcr_cluster *c, struct mcr_opts *o, size_t s, const struct seen *v, struct item *items)
+{
+	struct dest d = {.c = c, .only = (long)s, .fmt = o->format};
+	struct mcr_keysrc ks;
+	bool trouble, done, gone;
+
+	memset(tally.n, 0, sizeof(tally.n));
+	free(tally.stopped);
+	tally.stopped = NULL;
+	tally.interrupted = false;
+	tally.guard = (struct mcr_guard){.limit = o->misplaced_limit};
+	second_pass = confirming = false;
+	opt.rebuild = c->servers[s].label;
+	mcr_fan_init(&d.w, c, 0);
+	mcr_fan_init(&d.v, c, 0);
+	mcr_keys_init(&ks, o, NULL, 0);
+	tally.start = pace.start = mcr_now();
+	pace.shown = 0;
+	trouble = copy_keys(c, &ks, &d, items);
+	tally.interrupted = mcr_stop != 0;
+	gone = tally.n[FAILED] && !tally.interrupted && !still_there(c, s, v);
+	done = !trouble && !tally.interrupted && !tally.stopped && !gone;
+	mcr_warn("%s: %s in %.3f s: %llu copied, %llu already present, %llu expired, %llu failed%s%s",
+	         c->servers[s].label, done ? "healed" : "rebuild not finished", mcr_now() - tally.start,
+	         (unsigned long long)tally.n[COPIED], (unsigned long long)tally.n[PRESENT],
+	         (unsigned long long)tally.n[EXPIRED], (unsigned long long)tally.n[FAILED],
+	         tally.stopped ? "; stopped before writing: "
+	         : gone      ? "; the server went away during it: rebuilt again once it answers"
+	         : trouble   ? "; a server could not be asked"
+	         : tally.interrupted ? "; interrupted" : "",
+	         tally.stopped ? tally.stopped : "");
+	if (o->format != MCR_TEXT) /* the text summary is the line above */
+		summary(o->format, mcr_now() - tally.start);
+	mcr_keys_close(&ks);
+	mcr_fan_free(&d.w);
+	mcr_fan_free(&d.v);
+	opt.rebuild = NULL;
+	return done;
+}
+
+/* One pass: which servers restarted, each one rebuilt; the state written. Returns the
+ * pass's exit status. */
+static int
+heal_pass(struct mcr_cluster *c, struct mcr_opts *o, struct seen *sv, struct item *items)
+{
+	int status = MCR_YES;
+	bool peers_hold = false;
+
+	mcr_conn_retry_all(c);
+	state_ask(c, sv);
+	for (size_t s = 0; s < c->nservers; s++)
+		peers_hold |= sv[s].up && sv[s].items > 0;
+	for (size_t s = 0; s < c->nservers && !mcr_stop; s++) {
+		struct seen *v = &sv[s];
+		const char *label = c->servers[s].label;
+		bool restarted;
+		if (!v->up) {
+			status = MCR_TROUBLE;
+			continue;
+		}
+		/* a start time moves by a second with the rounding of time and uptime */
+		restarted = v->known ? v->npid != v->pid || llabs((long long)(v->nstart - v->start)) > 2
+		                     : v->items == 0 && peers_hold;
+		if (!restarted) {
+			if (!v->known && !opt.dry_run)
+				v->known = true, v->pid = v->npid, v->start = v->nstart;
+			continue;
+		}
+		if (!v->known)
+			mcr_warn("%s: empty while other servers hold items, and no state of it yet: rebuilding", label);
+		else if (v->items > 0)
+			mcr_warn("%s: restarted (pid %lld, was %lld) holding %lld items, a warm restart: topping up",
+			         label, (long long)v->npid, (long long)v->pid, (long long)v->items);
+		else
+			mcr_warn("%s: restarted (pid %lld, was %lld), up %lld s: rebuilding", label, (long long)v->npid,
+			         (long long)v->pid, (long long)v->uptime);
+		if (!heal_rebuild(c, o, s, v, items)) {
+			status = MCR_TROUBLE;
+			continue;
+		}
+		if (tally.n[FAILED] && status == MCR_YES)
+			status = MCR_NO;
+		if (!opt.dry_run)
+			v->known = true, v->pid = v->npid, v->start = v->nstart;
+	}
+	if (!opt.dry_run)
+		state_write(c, sv);
+	return status;
+}
+
+static int
+heal(struct mcr_opts *o)
+{
+	struct mcr_cluster c = {0};
+	struct seen *sv;
+	struct item *items;
+	int status;
+
+	mcr_cluster_open(&c, o);
+	mcr_need_replicas(&c, "--heal", "-r");
+	sv = mcr_xcalloc(c.nservers, sizeof(*sv));
+	state_read(&c, sv);
+	if (!opt.dry_run)
+		state_write(&c, sv); /* a state file that cannot be written stops the run before any work */
+	items = mcr_xcalloc(opt.batch, sizeof(*items));
+	pace.rate = o->rate;
+	for (;;) {
+		status = heal_pass(&c, o, sv, items);
+		if (!opt.watch || mcr_stop)
+			break;
+		for (unsigned ms = 0; ms < opt.watch * 1000 && !mcr_stop; ms += 50)
+			usleep(50000);
+		if (mcr_stop)
+			break;
+	}
+	if (opt.watch)
+		status = MCR_YES; /* ended by a signal, as a service is */
+	else if (mcr_stop)
+		status = MCR_TROUBLE;
+	free(items);
+	free(sv);
+	free(tally.stopped);
+	mcr_cluster_close(&c);
+	mcr_finish_stdout();
+	return status;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {
-	    "mcrcopy",
-	    synopsis,
-	    "Copy, rebuild, dump and restore the items of a replicated memcached cluster.",
-	    options,
-	    handle,
-	    NULL};
+	struct mcr_tool tool = {"mcrcopy", synopsis,
+	                        "Copy, rebuild, dump and restore the items of a replicated memcached cluster.",
+	                        options, handle, true};
 	struct mcr_opts o;
 	struct mcr_cluster src = {0}, dst = {0};
-	struct dest d = {NULL, -1, MCR_TEXT};
+	struct mcr_keysrc ks;
+	struct dest d = {.only = -1};
 	struct item *items;
-	struct mcr_req *reqs = NULL;
-	bool to_stdout;
-	size_t n;
+	bool trouble = false;
 	int i, status;
 
 	mcr_setprog(argv[0]);
 	i = mcr_parse_options(&tool, &o, argc, argv);
-	opt.ks.args = argv + i;
-	opt.ks.nargs = (size_t)(argc - i);
-	bool keys = opt.ks.all || opt.ks.file || opt.ks.nargs;
-	if (opt.rebuild && opt.to)
-		mcr_usage_error("--rebuild refills a server of the source cluster: give no --to");
-	if (opt.rebuild && opt.from)
-		mcr_usage_error("--rebuild reads the cluster: give no --from");
-	if (!opt.rebuild && !opt.to)
-		mcr_usage_error("no destination: give --to=DEST or --rebuild=HOST:PORT (try --help)");
-	if (opt.from && (keys || opt.ks.nshards))
-		mcr_usage_error("--from=- restores every item of the dump: give no keys, --all or --shard");
-	if (opt.from && !strcmp(opt.to, "-"))
-		mcr_usage_error("--from=- and --to=-: nothing to do");
-	if (opt.ks.all && (opt.ks.file || opt.ks.nargs))
-		mcr_usage_error("--all copies every key: give no KEY and no --keys-from");
-	if (!opt.from && !keys) {
-		if (!opt.rebuild)
-			mcr_usage_error("no keys: give KEY operands, --keys-from=FILE or --all (try --help)");
-		opt.ks.all = true; /* a rebuild refills every key by default */
-	}
-	if ((opt.to_replicas >= 0 || opt.to_distribution || opt.to_hash) && (!opt.to || !strcmp(opt.to, "-")))
-		mcr_usage_error(
-		    "--to-replicas, --to-distribution and --to-hash describe a destination cluster");
-	to_stdout = opt.to && !strcmp(opt.to, "-");
-	if (to_stdout)
+	check_options(&o, (size_t)(argc - i));
+	if (opt.heal)
+		return heal(&o);
+	if (opt.to && !strcmp(opt.to, "-"))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16); /* a dump is bulk output */
-	d.fmt = o.format;
-	if (opt.progress < 0)
-		opt.progress = isatty(2);
-	if (opt.failed && !(failed_fp = fopen(opt.failed, "w")))
-		mcr_usage_error("--failed: %s: %s", opt.failed, strerror(errno));
+	if (opt.failed)
+		mcr_outfile_open(&failed_file, opt.failed, "--failed");
 
-	if (!opt.from)
+	if (!opt.from) {
 		mcr_cluster_open(&src, &o);
+		mcr_keys_init(&ks, &o, argv + i, (size_t)(argc - i));
+	}
+	d.fmt = o.format;
 	if (opt.rebuild) {
-		size_t before = src.nservers, t = mcr_server_add(&src, opt.rebuild);
+		size_t before = src.nservers;
+		d.only = (long)mcr_server_add(&src, opt.rebuild);
 		if (src.nservers != before)
 			mcr_usage_error("--rebuild: %s is not a server of the cluster", opt.rebuild);
-		d = (struct dest){&src, (long)t, o.format};
-	} else if (!to_stdout) {
-		d = (struct dest){open_dest(&o, &dst), -1, o.format};
+		mcr_need_replicas(&src, "--rebuild", "-r");
+		d.c = &src;
+	} else if (strcmp(opt.to, "-")) {
+		d.c = open_dest(&o, &dst);
+		mcr_need_replicas(&dst, "--to", "--to-replicas");
+	}
+	tally.guard.limit = o.misplaced_limit;
+	if (d.c) {
+		mcr_fan_init(&d.w, d.c, 0);
+		mcr_fan_init(&d.v, d.c, 0);
 	}
 
 	items = mcr_xcalloc(opt.batch, sizeof(*items));
 	tally.start = pace.start = mcr_now();
-	pace.rate = opt.rate;
-	pace.show = opt.progress;
-	if (opt.from) {
-		status = restore(&d, items);
-	} else {
-		reqs = mcr_xcalloc(opt.batch * src.copies, sizeof(*reqs));
-		for (;;) {
-			n = 0;
-			while (n < opt.batch && mcr_keys_next(&src, &opt.ks, &items[n].k))
-				n++;
-			if (n == 0)
-				break;
-			read_source(&src, items, n, opt.rebuild ? d.only : -1, reqs);
-			deliver(&d, items, n);
-		}
-		for (size_t j = 0; j < opt.batch * src.copies; j++)
-			mcr_req_clear(&reqs[j]);
-		free(reqs);
-		status = MCR_YES;
-	}
+	pace.rate = o.rate;
+	pace.show = o.progress;
+	if (opt.from)
+		restore(&d, items);
+	else
+		trouble = copy_keys(&src, &ks, &d, items);
+	tally.interrupted = mcr_stop != 0;
+	if (tally.interrupted)
+		mcr_warn("interrupted: the counts cover the keys handled so far");
 	progress(true);
-	if (tally.n[FAILED])
-		status = MCR_NO;
-	if (!opt.from && opt.ks.trouble)
-		status = MCR_TROUBLE;
+	status = trouble || tally.interrupted || tally.stopped ? MCR_TROUBLE : tally.n[FAILED] ? MCR_NO : MCR_YES;
+	if (!d.c)
+		status = dump_end(trouble, status);
 	summary(o.format, mcr_now() - tally.start);
-	if (failed_fp && fclose(failed_fp) == EOF)
-		mcr_die(MCR_TROUBLE, "--failed: %s: %s", opt.failed, strerror(errno));
+	if (opt.failed)
+		mcr_outfile_close(&failed_file, true);
+
 	free(items);
+	if (d.c) {
+		mcr_fan_free(&d.w);
+		mcr_fan_free(&d.v);
+	}
 	if (!opt.from)
-		mcr_keys_close(&opt.ks);
-	if (d.c && d.c != &src)
-		mcr_cluster_close(d.c);
+		mcr_keys_close(&ks);
+	if (d.c == &dst)
+		mcr_cluster_close(&dst);
 	if (!opt.from)
 		mcr_cluster_close(&src);
 	mcr_finish_stdout();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mcrdel: delete every copy of keys, each with its own acknowledged delete. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,25 +9,47 @@ static const struct mcr_option options[] = {{NULL, 0, NULL, NULL, 0}};
 static const char *const synopsis[] = {"KEY...", NULL};
 
 static void
-handle(int id, const char *arg, void *ctx)
+handle(int id, const char *arg)
 {
 	(void)id;
 	(void)arg;
-	(void)ctx;
+}
+
+/* One record per copy; 0 when every copy of every key is gone and each key was found. */
+static int
+report(struct mcr_fan *f, enum mcr_format fmt)
+{
+	int status = MCR_YES;
+
+	for (size_t i = 0; i < f->n; i++) {
+		unsigned deleted = 0, gone = 0;
+		for (unsigned r = 0; r < f->k; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			deleted += q->result == MCR_OK;
+			gone += q->result == MCR_OK || q->result == MCR_NOTFOUND;
+			mcr_report(f->c, fmt, q, r, q->result != MCR_OK && q->result != MCR_NOTFOUND);
+		}
+		const struct mcr_req *p = mcr_cell(f, i, 0);
+		if (deleted == 0 && gone == f->k && mcr_verbose == 0 && fmt == MCR_TEXT && !mcr_quiet) {
+			char *key = mcr_key_display(p->key, p->klen);
+			fprintf(stderr, "%s: %s: not found\n", mcr_prog, key);
+			free(key);
+		}
+		if (deleted == 0 || gone < f->k)
+			status = MCR_NO;
+	}
+	return status;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {
-	    "mcrdel", synopsis, "Delete every copy of keys in a replicated memcached cluster.",
-	    options,  handle,   NULL};
+	struct mcr_tool tool = {"mcrdel", synopsis, "Delete every copy of keys in a replicated memcached cluster.",
+	                        options, handle, false};
 	struct mcr_opts o;
 	struct mcr_cluster c;
-	struct mcr_req *reqs;
-	size_t *idx, n;
-	unsigned k;
-	int status = MCR_YES, i;
+	struct mcr_fan f;
+	int status, i;
 
 	mcr_setprog(argv[0]);
 	i = mcr_parse_options(&tool, &o, argc, argv);
@@ -35,44 +58,21 @@ main(int argc, char **argv)
 	if (argc < 1)
 		mcr_usage_error("missing KEY (try --help)");
 	mcr_cluster_open(&c, &o);
-	n = (size_t)argc;
-	k = c.copies;
-	for (size_t j = 0; j < n; j++)
-		mcr_check_key(&c, argv[j], strlen(argv[j]));
-	reqs = mcr_xcalloc(n * k, sizeof(*reqs));
-	idx = mcr_xcalloc(k, sizeof(*idx));
-	for (size_t j = 0; j < n; j++) {
-		mcr_place(&c, argv[j], strlen(argv[j]), idx);
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[j * k + r];
-			q->server = idx[r];
-			q->op = MCR_DELETE;
-			q->key = argv[j];
-			q->klen = strlen(argv[j]);
-		}
-	}
-	mcr_run(&c, reqs, n * k);
-	for (size_t j = 0; j < n; j++) {
-		unsigned deleted = 0, gone = 0;
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[j * k + r];
-			deleted += q->result == MCR_OK;
-			gone += q->result == MCR_OK || q->result == MCR_NOTFOUND;
-			mcr_report(&c, o.format, q, r, q->result != MCR_OK && q->result != MCR_NOTFOUND);
-		}
-		if (deleted == 0 && gone == k && mcr_verbose == 0 && o.format == MCR_TEXT && !mcr_quiet) {
-			char *key = mcr_key_display(argv[j], strlen(argv[j]));
-			fprintf(stderr, "%s: %s: not found\n", mcr_prog, key);
-			free(key);
-		}
-		if (deleted == 0 || gone < k)
-			status = MCR_NO;
-	}
-	for (size_t j = 0; j < n * k; j++)
-		mcr_req_clear(&reqs[j]);
-	free(reqs);
-	free(idx);
+	for (i = 0; i < argc; i++)
+		mcr_check_key(&c, argv[i], strlen(argv[i]));
+
+	mcr_fan_init(&f, &c, 0);
+	for (i = 0; i < argc; i++)
+		mcr_fan_add(&f, argv[i], strlen(argv[i]), MCR_DELETE);
+	mcr_fan_run(&f);
+	status = report(&f, o.format);
+
+	mcr_fan_free(&f);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();
+	if (mcr_stop) {
+		mcr_warn("interrupted: copies reported skipped were not sent");
+		return MCR_TROUBLE;
+	}
 	return status;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mcrget: read a key with fallback across its copies, or show every copy side by side. */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,9 +27,8 @@ static struct {
 } opt;
 
 static void
-handle(int id, const char *arg, void *ctx)
+handle(int id, const char *arg)
 {
-	(void)ctx;
 	switch (id) {
 	case O_OUTPUT: opt.output = arg; break;
 	case O_ALL: opt.all = true; break;
@@ -42,9 +42,7 @@ handle(int id, const char *arg, void *ctx)
 struct answer {
 	const char *key;
 	size_t klen;
-	struct mcr_req hit; /* the copy that answered with the value */
-	bool found;
-	bool answered; /* some copy said "not found" */
+	const struct mcr_req *hit; /* the copy that answered with the value */
 	int status;
 };
 
@@ -86,34 +84,23 @@ same(const struct mcr_req *a, const struct mcr_req *b)
 	return a->rflags == b->rflags && a->rlen == b->rlen && !memcmp(a->rval, b->rval, a->rlen);
 }
 
-/* --all: every copy of every key, read at once. */
+/* --all: every copy of every key side by side. */
 static int
-all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
+all(struct mcr_fan *f, struct answer *a, size_t n, enum mcr_format fmt)
 {
-	unsigned k = c->copies;
-	struct mcr_req *reqs = mcr_xcalloc(n * k, sizeof(*reqs));
-	size_t *idx = mcr_xcalloc(k, sizeof(*idx));
+	const struct mcr_cluster *c = f->c;
 	char role[32];
 	int status = MCR_YES;
 
+	for (size_t i = 0; i < n; i++)
+		mcr_fan_add(f, a[i].key, a[i].klen, MCR_GET);
+	mcr_fan_run(f);
 	for (size_t i = 0; i < n; i++) {
-		mcr_place(c, a[i].key, a[i].klen, idx);
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[i * k + r];
-			q->server = idx[r];
-			q->op = MCR_GET;
-			q->key = a[i].key;
-			q->klen = a[i].klen;
-		}
-	}
-	mcr_run(c, reqs, n * k);
-	for (size_t i = 0; i < n; i++) {
-		const struct mcr_req *p = &reqs[i * k];
+		const struct mcr_req *p = mcr_cell(f, i, 0);
 		bool answered = false;
-		for (unsigned r = 0; r < k; r++) {
-			const struct mcr_req *q = &reqs[i * k + r];
-			const char *label = c->servers[q->server].label,
-			           *word = mcr_result_word(q->result, q->op);
+		for (unsigned r = 0; r < f->k; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			const char *label = c->servers[q->server].label, *word = mcr_result_word(q->result, q->op);
 			const char *sm = NULL;
 			bool found = q->result == MCR_OK;
 			bool known = q->result == MCR_OK || q->result == MCR_NOTFOUND;
@@ -124,7 +111,7 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 			if (!found || (sm && *sm == 'n'))
 				status = worst(status, MCR_NO);
 			mcr_role(r, role, sizeof(role));
-			struct mcr_field f[] = {
+			struct mcr_field fl[] = {
 			    {"key", MCR_F_KEY, a[i].key, a[i].klen, 0},
 			    {"server", MCR_F_STR, label, strlen(label), 0},
 			    {"role", MCR_F_STR, role, strlen(role), 0},
@@ -135,106 +122,79 @@ all(struct mcr_cluster *c, struct answer *a, size_t n, enum mcr_format fmt)
 			    {"same", MCR_F_STR, sm, sm ? strlen(sm) : 0, 0},
 			    {"message", MCR_F_MSG, q->msg, q->msg ? strlen(q->msg) : 0, 0},
 			};
-			mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
+			mcr_emit(stdout, fmt, fl, sizeof(fl) / sizeof(fl[0]));
 		}
 		/* one copy down is a copy not found; every copy down is an outage, not a miss */
 		if (!answered)
 			status = MCR_TROUBLE;
 	}
-	for (size_t i = 0; i < n * k; i++)
-		mcr_req_clear(&reqs[i]);
-	free(reqs);
-	free(idx);
 	return status;
 }
 
 /* Normal reads: copy 0 of every key, then copy 1 of the keys still unanswered, and so on.
  * With `only` >= 0, that copy alone; with `server` set, that server alone. */
 static void
-fetch(struct mcr_cluster *c, struct answer *a, size_t n, long only, const size_t *server)
+fetch(struct mcr_fan *f, struct answer *a, size_t n, long only, const size_t *server)
 {
-	unsigned k = c->copies;
-	struct mcr_req *reqs = mcr_xcalloc(n * k, sizeof(*reqs));
-	size_t *idx = mcr_xmalloc(n * k * sizeof(*idx));
-	size_t *batch = mcr_xmalloc(n * sizeof(*batch));
-	struct mcr_req *round = mcr_xcalloc(n, sizeof(*round));
+	const struct mcr_cluster *c = f->c;
 	char role[32];
 
-	for (size_t i = 0; i < n; i++)
-		mcr_place(c, a[i].key, a[i].klen, idx + i * k);
-	for (unsigned r = 0; r < k; r++) {
-		size_t m = 0;
-		if ((only >= 0 || server) && r > 0)
-			break;
-		for (size_t i = 0; i < n; i++) {
-			if (a[i].found)
-				continue;
-			struct mcr_req *q = &reqs[i * k + r];
-			q->server = server ? *server : idx[i * k + (only >= 0 ? (unsigned)only : r)];
-			q->op = MCR_GET;
-			q->key = a[i].key;
-			q->klen = a[i].klen;
-			round[m] = *q;
-			batch[m++] = i;
-		}
-		if (m == 0)
-			break;
-		mcr_run(c, round, m);
-		for (size_t j = 0; j < m; j++) {
-			size_t i = batch[j];
-			struct mcr_req *q = &reqs[i * k + r];
-			*q = round[j];
-			memset(&round[j], 0, sizeof(round[j]));
-			if (mcr_verbose) {
-				char *key = mcr_key_display(q->key, q->klen);
-				mcr_role(only >= 0 ? (unsigned)only : r, role, sizeof(role));
-				if (!mcr_quiet)
-					fprintf(stderr, "%s: %s: %s (%s): %s%s%s\n", mcr_prog, key,
-					        c->servers[q->server].label, server ? "server" : role,
-					        mcr_result_word(q->result, q->op), q->msg ? ": " : "",
-					        q->msg ? q->msg : "");
-				free(key);
-			}
-			if (q->result == MCR_OK) {
-				a[i].hit = *q; /* the value moves to the answer */
-				a[i].found = true;
-				q->rval = NULL;
-			} else if (q->result == MCR_NOTFOUND)
-				a[i].answered = true;
+	for (size_t i = 0; i < n; i++) {
+		mcr_fan_add(f, a[i].key, a[i].klen, MCR_GET);
+		for (unsigned r = 0; r < f->width; r++) {
+			struct mcr_req *q = mcr_cell(f, i, r);
+			if (server && r == f->k)
+				q->server = *server;
+			q->skip = server ? r != f->k : only >= 0 ? r != (unsigned)only : r >= f->k;
 		}
 	}
+	if (server || only >= 0)
+		mcr_fan_run(f);
+	else
+		mcr_fan_fallback(f);
 	for (size_t i = 0; i < n; i++) {
-		a[i].status = a[i].found ? MCR_YES : a[i].answered ? MCR_NO : MCR_TROUBLE;
-		if (a[i].status != MCR_TROUBLE)
-			continue;
-		/* an outage is never a miss: say what each copy did */
+		unsigned answered = 0, unanswered = 0;
 		char *key = mcr_key_display(a[i].key, a[i].klen);
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[i * k + r];
-			if (q->result != MCR_PENDING && !mcr_quiet)
-				fprintf(stderr, "%s: %s: cannot read from %s: %s\n", mcr_prog, key,
-				        c->servers[q->server].label,
-				        q->msg ? q->msg : mcr_result_word(q->result, q->op));
+		for (unsigned r = 0; r < f->width; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			if (q->result == MCR_UNSENT)
+				continue;
+			answered += q->result == MCR_NOTFOUND;
+			unanswered += q->result != MCR_NOTFOUND && q->result != MCR_OK;
+			if (mcr_verbose) {
+				mcr_role(only >= 0 ? (unsigned)only : r, role, sizeof(role));
+				mcr_warn("%s: %s (%s): %s%s%s", key, c->servers[q->server].label,
+				         server ? "server" : role, mcr_result_word(q->result, q->op),
+				         q->msg ? ": " : "", q->msg ? q->msg : "");
+			}
+			if (q->result == MCR_OK)
+				a[i].hit = q;
 		}
+		/* a key is not found only when every copy said so: an outage is never a miss */
+		a[i].status = a[i].hit ? MCR_YES : answered && !unanswered ? MCR_NO : MCR_TROUBLE;
+		for (unsigned r = 0; r < f->width && a[i].status == MCR_TROUBLE && !mcr_quiet; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			if (q->result != MCR_UNSENT && q->result != MCR_NOTFOUND)
+				mcr_warn("%s: cannot read from %s: %s", key, c->servers[q->server].label,
+				         q->msg ? q->msg : mcr_result_word(q->result, q->op));
+		}
+		if (a[i].status == MCR_TROUBLE && answered)
+			mcr_warn("%s: not found on %u cop%s, and %u could not be read: not known to be missing", key,
+			         answered, answered == 1 ? "y" : "ies", unanswered);
 		free(key);
 	}
-	for (size_t i = 0; i < n * k; i++)
-		mcr_req_clear(&reqs[i]);
-	free(reqs);
-	free(idx);
-	free(batch);
-	free(round);
 }
+
+/* --output: opened before anything is read, renamed over FILE only when the key was found */
+static struct mcr_outfile output;
 
 static void
 print(const struct mcr_cluster *c, const struct answer *a, size_t n, enum mcr_format fmt)
 {
-	FILE *out = stdout;
+	FILE *out = opt.output ? output.fp : stdout;
 
-	if (opt.output && !(out = fopen(opt.output, "wb")))
-		mcr_die(MCR_TROUBLE, "%s: %s", opt.output, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
-		const struct mcr_req *q = a[i].found ? &a[i].hit : NULL;
+		const struct mcr_req *q = a[i].hit;
 		const char *status = a[i].status == MCR_YES  ? "found"
 		                     : a[i].status == MCR_NO ? "not-found"
 		                                             : "unreachable";
@@ -260,18 +220,18 @@ print(const struct mcr_cluster *c, const struct answer *a, size_t n, enum mcr_fo
 		};
 		mcr_emit(out, fmt, f, 5);
 	}
-	if (out != stdout && fclose(out) == EOF)
-		mcr_die(MCR_TROUBLE, "%s: %s", opt.output, strerror(errno));
+	if (opt.output)
+		mcr_outfile_close(&output, a[0].status == MCR_YES);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {
-	    "mcrget", synopsis, "Read keys from a replicated memcached cluster, copy by copy.",
-	    options,  handle,   NULL};
+	struct mcr_tool tool = {"mcrget", synopsis, "Read keys from a replicated memcached cluster, copy by copy.",
+	                        options, handle, false};
 	struct mcr_opts o;
 	struct mcr_cluster c;
+	struct mcr_fan f;
 	struct answer *a;
 	size_t n, server = 0;
 	long only = -1;
@@ -299,20 +259,28 @@ main(int argc, char **argv)
 		a[j].klen = strlen(argv[j]);
 		mcr_check_key(&c, a[j].key, a[j].klen);
 	}
+	if (opt.output)
+		mcr_outfile_open(&output, opt.output, "--output");
 	if (opt.where) {
 		where(&c, a, n, o.format);
 	} else if (opt.all) {
-		status = all(&c, a, n, o.format);
+		mcr_fan_init(&f, &c, 0);
+		status = all(&f, a, n, o.format);
+		mcr_fan_free(&f);
 	} else {
-		fetch(&c, a, n, only, opt.server ? &server : NULL);
+		mcr_fan_init(&f, &c, 1);
+		fetch(&f, a, n, only, opt.server ? &server : NULL);
 		print(&c, a, n, o.format);
-		for (size_t j = 0; j < n; j++) {
+		for (size_t j = 0; j < n; j++)
 			status = worst(status, a[j].status);
-			mcr_req_clear(&a[j].hit);
-		}
+		mcr_fan_free(&f);
 	}
 	free(a);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();
+	if (mcr_stop) {
+		mcr_warn("interrupted");
+		status = MCR_TROUBLE;
+	}
 	return status;
 }

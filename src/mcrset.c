@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mcrset: store an item on every copy and report each copy's result. */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,9 +44,8 @@ set_op(enum mcr_op op)
 }
 
 static void
-handle(int id, const char *arg, void *ctx)
+handle(int id, const char *arg)
 {
-	(void)ctx;
 	switch (id) {
 	case O_FILE: opt.file = arg; break;
 	case O_ADD: set_op(MCR_ADD); break;
@@ -77,19 +77,21 @@ min_copies(const struct mcr_cluster *c)
 	return (unsigned)v;
 }
 
-/* The whole batch is read and checked before anything is sent; *buf holds what the items point into. */
+/* The whole batch is read and checked before anything is sent. */
 static struct mcr_item *
-batch_items(const struct mcr_cluster *c, const char *path, size_t *n, char **buf)
+batch_items(const struct mcr_cluster *c, const char *path, size_t *n)
 {
 	const char *name = strcmp(path, "-") ? path : "stdin", *err;
-	size_t len, line;
+	size_t line;
 	struct mcr_item *items;
+	FILE *fp = mcr_open_input(path);
 
-	*buf = mcr_read_file(path, &len);
-	if (!*buf)
+	if (!fp)
 		mcr_usage_error("%s: %s", name, strerror(errno));
-	if (mcr_parse_items(*buf, len, &items, n, &err, &line) < 0)
+	if (mcr_items_read(fp, &items, n, &err, &line) < 0)
 		mcr_usage_error("%s:%zu: %s", name, line, err);
+	if (fp != stdin)
+		fclose(fp);
 	for (size_t i = 0; i < *n; i++) {
 		const char *why = mcr_key_problem(c, items[i].key, items[i].klen);
 		if (why)
@@ -124,92 +126,66 @@ single_item(const struct mcr_cluster *c, int argc, char **argv, char **buf)
 		return it;
 	}
 	src = opt.file ? opt.file : "-";
-	if (!(it->data = *buf = mcr_read_file(src, &it->dlen)))
-		mcr_usage_error("%s: %s", opt.file ? opt.file : "stdin", strerror(errno));
+	/* memcached stores no item over 1 GiB; the binary protocol itself stops short of 4 GiB */
+	if (!(it->data = *buf = mcr_read_file(src, MCR_VALUE_MAX, &it->dlen)))
+		mcr_usage_error("%s: %s", opt.file ? opt.file : "stdin",
+		                errno == EFBIG ? "value over 1 GiB, the largest item memcached stores"
+		                               : strerror(errno));
 	return it;
-}
-
-static void
-fill(struct mcr_req *r, const struct mcr_item *it, size_t server, enum mcr_op op)
-{
-	memset(r, 0, sizeof(*r));
-	r->server = server;
-	r->op = op;
-	r->key = it->key;
-	r->klen = it->klen;
-	r->val = it->data;
-	r->vlen = it->dlen;
-	r->flags = it->flags;
-	r->exptime = it->exptime;
 }
 
 /* Stores items[0..n) on every copy; returns how many fell short of `need` copies. */
 static size_t
-store(struct mcr_cluster *c, const struct mcr_item *items, size_t n, unsigned need, enum mcr_format fmt)
+store(struct mcr_fan *f, const struct mcr_item *items, size_t n, unsigned need, enum mcr_format fmt)
 {
-	unsigned k = c->copies;
-	struct mcr_req *reqs = mcr_xmalloc(n * k * sizeof(*reqs)), *second;
-	size_t *idx = mcr_xmalloc(k * sizeof(*idx)), nsecond = 0, failed = 0;
+	bool decide = false;
+	size_t failed = 0;
 
+	mcr_fan_reset(f);
 	for (size_t i = 0; i < n; i++) {
-		bool decide = items[i].op == MCR_ADD || items[i].op == MCR_REPLACE;
-		mcr_place(c, items[i].key, items[i].klen, idx);
-		for (unsigned r = 0; r < k; r++) {
-			fill(&reqs[i * k + r], &items[i], idx[r], r && decide ? MCR_SET : items[i].op);
-			if (r && decide) {
-				reqs[i * k + r].result = MCR_SKIPPED;
-				nsecond++;
+		const struct mcr_item *it = &items[i];
+		mcr_fan_add(f, it->key, it->klen, it->op);
+		mcr_fan_value(f, i, it->data, it->dlen, it->flags, it->exptime);
+		/* add and replace: the primary decides; the replicas are made to match it */
+		if (it->op == MCR_ADD || it->op == MCR_REPLACE)
+			for (unsigned r = 1; r < f->k; r++) {
+				mcr_cell(f, i, r)->op = MCR_SET;
+				mcr_cell(f, i, r)->skip = decide = true;
 			}
-		}
 	}
-	mcr_run(c, reqs, n * k);
-
-	/* add and replace: the primary decided; the replicas are made to match it */
-	if (nsecond) {
-		second = mcr_xmalloc(nsecond * sizeof(*second));
-		size_t j = 0;
-		for (size_t i = 0; i < n * k; i++)
-			if (reqs[i].result == MCR_SKIPPED) {
-				second[j] = reqs[i];
-				if (reqs[i - i % k].result != MCR_OK)
-					second[j].result = MCR_SKIPPED;
-				else
-					second[j].result = MCR_PENDING;
-				j++;
-			}
-		mcr_run(c, second, nsecond);
-		j = 0;
-		for (size_t i = 0; i < n * k; i++)
-			if (reqs[i].result == MCR_SKIPPED)
-				reqs[i] = second[j++];
-		free(second);
+	mcr_fan_run(f);
+	if (decide) {
+		for (size_t i = 0; i < n; i++) {
+			bool follow = (items[i].op == MCR_ADD || items[i].op == MCR_REPLACE) &&
+			              mcr_cell(f, i, 0)->result == MCR_OK;
+			for (unsigned r = 0; r < f->k; r++)
+				mcr_cell(f, i, r)->skip = !(r > 0 && follow);
+		}
+		mcr_fan_run(f);
 	}
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned stored = 0;
-		for (unsigned r = 0; r < k; r++)
-			stored += reqs[i * k + r].result == MCR_OK;
-		bool ok = stored >= need && reqs[i * k].result != MCR_SKIPPED;
-		for (unsigned r = 0; r < k; r++) {
-			struct mcr_req *q = &reqs[i * k + r];
-			mcr_report(c, fmt, q, r, q->result != MCR_OK && !(q->result == MCR_SKIPPED && ok));
-			mcr_req_clear(q);
+		for (unsigned r = 0; r < f->k; r++)
+			stored += mcr_cell(f, i, r)->result == MCR_OK;
+		bool ok = stored >= need;
+		for (unsigned r = 0; r < f->k; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			mcr_report(f->c, fmt, q, r, q->result != MCR_OK && !(q->result == MCR_UNSENT && ok));
 		}
 		failed += !ok;
 	}
-	free(reqs);
-	free(idx);
 	return failed;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {
-	    "mcrset", synopsis, "Store an item on every copy of a replicated memcached cluster.",
-	    options,  handle,   NULL};
+	struct mcr_tool tool = {"mcrset", synopsis, "Store an item on every copy of a replicated memcached cluster.",
+	                        options, handle, false};
 	struct mcr_opts o;
 	struct mcr_cluster c;
+	struct mcr_fan f;
 	struct mcr_item *items;
 	char *buf = NULL;
 	size_t n, failed = 0;
@@ -227,16 +203,25 @@ main(int argc, char **argv)
 	mcr_cluster_open(&c, &o);
 	need = min_copies(&c);
 	if (opt.batch) {
-		items = batch_items(&c, argc ? argv[0] : "-", &n, &buf);
+		items = batch_items(&c, argc ? argv[0] : "-", &n);
 	} else {
 		items = single_item(&c, argc, argv, &buf);
 		n = 1;
 	}
+	mcr_fan_init(&f, &c, 0);
 	for (size_t off = 0; off < n; off += CHUNK)
-		failed += store(&c, items + off, n - off < CHUNK ? n - off : CHUNK, need, o.format);
-	free(items);
+		failed += store(&f, items + off, n - off < CHUNK ? n - off : CHUNK, need, o.format);
+	mcr_fan_free(&f);
+	if (opt.batch)
+		mcr_items_free(items, n);
+	else
+		free(items);
 	free(buf);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();
+	if (mcr_stop) {
+		mcr_warn("interrupted: the copies reported skipped were not written");
+		return MCR_TROUBLE;
+	}
 	return failed ? MCR_NO : MCR_YES;
 }

@@ -1,7 +1,9 @@
-/* mcrverify: check that every copy of every key holds the same value and flags, and
- * repair drift without ever overwriting an application's write (CAS-guarded sets,
- * adds for absent copies). Keys are checked in batches: every copy of a batch is read
- * with pipelined gets, all servers at once, and memory is bounded by the batch. */
+/* SPDX-License-Identifier: ISC */
+/* mcrverify: check that every copy of every key holds the same value and flags, and repair
+ * drift without ever undoing an application's write. Keys are read in batches, every copy
+ * at once. A key that looks wrong is put aside and read once more at the end, after the
+ * recheck delay (one delay for the whole run): a write in flight is not an alarm, and a
+ * repair only ever starts from two reads that agree. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,108 +12,117 @@
 
 #include "mcr.h"
 
-enum {
-	O_KEYS_FROM = 500,
-	O_ALL,
-	O_SHARD,
-	O_RECHECK,
-	O_PROMETHEUS,
-	O_PROGRESS,
-	O_NO_PROGRESS,
-	O_RATE,
-	O_BATCH,
-	O_REPAIR,
-	O_DRY_RUN
-};
+enum { O_RECHECK = 500, O_CONFIRM, O_PROMETHEUS, O_REPAIR, O_DRY_RUN, O_REMOVE_STRAYS };
 
 static const struct mcr_option options[] = {
-    {"keys-from", 'k', "FILE", "check the percent-encoded keys of FILE, one per line (- is stdin)",
-     O_KEYS_FROM},
-    {"all", 'a', NULL, "check every key on every server (lru_crawler metadump)", O_ALL},
-    {"shard", 0, "I/N", "check only shard I of N of the keys", O_SHARD},
-    {"recheck-delay", 0, "MS", "read a bad-looking key again after MS (default 200, 0: off)", O_RECHECK},
+    {"recheck-delay", 0, "MS", "read keys that look wrong again after MS (default 200)", O_RECHECK},
+    {"confirm-delay", 0, "MS", "MS after the last fill, take back copies of keys deleted since "
+                               "(default 1000, 0 at once)",
+     O_CONFIRM},
     {"prometheus", 0, "FILE", "write node_exporter textfile metrics to FILE", O_PROMETHEUS},
-    {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
-    {"no-progress", 0, NULL, "no progress line, even on a terminal", O_NO_PROGRESS},
-    {"rate", 0, "KEYS_PER_S", "check at most this many keys per second", O_RATE},
-    {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
-    {"repair", 0, "[POLICY]", "repair: primary (default), majority or missing", O_REPAIR},
+    {"repair", 0, "[POLICY]", "fill absent copies (missing, the default); primary or majority: also "
+                              "replace differing ones",
+     O_REPAIR},
+    {"remove-strays", 0, NULL, "delete copies outside the copy set once the set holds them", O_REMOVE_STRAYS},
     {"dry-run", 'n', NULL, "print the repairs without writing", O_DRY_RUN},
     {NULL, 0, NULL, NULL, 0},
 };
 
 static const char *const synopsis[] = {"[KEY...]", "-k FILE", "-a", NULL};
 
-enum policy { P_NONE, P_PRIMARY, P_MAJORITY, P_MISSING };
-enum class { C_OK, C_MISSING, C_DIFFER, C_UNREACHABLE, C_MISPLACED, C_DUP, NCLASS };
-static const char *const class_names[] = {"ok", "missing", "differ", "unreachable", "misplaced", "dup"};
+enum policy { P_NONE, P_MISSING, P_PRIMARY, P_MAJORITY };
+
+/* What a record is about. The first five are the classes of keys, which add up to the keys
+ * checked; a stray is a copy outside its key's copy set, counted apart. */
+enum class { C_OK, C_MISSING, C_DIFFER, C_UNREACHABLE, C_MISPLACED, C_STRAY, C_UNRESOLVED, C_DUP, NCLASS };
+static const char *const class_names[] = {"ok",    "missing",    "differ", "unreachable",
+                                          "misplaced", "stray", "unresolved", "dup"};
 enum outcome { R_NONE, R_REPAIRED, R_SKIPPED, R_FAILED, R_PLANNED };
+static const char *const outcome_names[] = {NULL, "repaired", "skipped", "failed", "would-repair"};
 
 static struct {
-	struct mcr_keysrc ks;
-	unsigned recheck_ms;
+	unsigned recheck_ms, confirm_ms;
 	const char *prometheus;
-	int progress; /* -1 auto */
-	uint64_t rate;
-	size_t batch;
 	enum policy policy;
-	bool dry_run;
-} opt = {.recheck_ms = 200, .progress = -1, .batch = 500};
+	bool dry_run, remove_strays;
+} opt = {.recheck_ms = 200, .confirm_ms = 1000};
 
 static struct {
 	uint64_t checked, cls[NCLASS], repaired, skipped, failed, planned;
+	uint64_t fixed_keys, strays_removed; /* of the repairs: keys made whole, stray copies deleted */
 	double start;
+	bool interrupted;
+	const char *stopped; /* why the run stopped before writing */
+	struct mcr_guard guard;
 } tally;
 
 static void
-handle(int id, const char *arg, void *ctx)
+handle(int id, const char *arg)
 {
-	(void)ctx;
 	switch (id) {
-	case O_KEYS_FROM: opt.ks.file = arg; break;
-	case O_ALL: opt.ks.all = true; break;
-	case O_SHARD: mcr_shard_parse(&opt.ks, arg); break;
 	case O_RECHECK: opt.recheck_ms = (unsigned)mcr_number("--recheck-delay", arg, 0, 600000); break;
+	case O_CONFIRM: opt.confirm_ms = (unsigned)mcr_number("--confirm-delay", arg, 0, 600000); break;
 	case O_PROMETHEUS: opt.prometheus = arg; break;
-	case O_PROGRESS: opt.progress = 1; break;
-	case O_NO_PROGRESS: opt.progress = 0; break;
-	case O_RATE: opt.rate = mcr_number("--rate", arg, 1, 100000000); break;
-	case O_BATCH: opt.batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
 	case O_REPAIR:
-		if (!arg || !strcmp(arg, "primary"))
+		if (!arg || !strcmp(arg, "missing"))
+			opt.policy = P_MISSING;
+		else if (!strcmp(arg, "primary"))
 			opt.policy = P_PRIMARY;
 		else if (!strcmp(arg, "majority"))
 			opt.policy = P_MAJORITY;
-		else if (!strcmp(arg, "missing"))
-			opt.policy = P_MISSING;
 		else
-			mcr_usage_error("--repair: unknown policy \"%s\" (primary, majority or missing)",
-			                arg);
+			mcr_usage_error("--repair: unknown policy \"%s\" (missing, primary or majority)", arg);
 		break;
+	case O_REMOVE_STRAYS: opt.remove_strays = true; break;
 	case O_DRY_RUN: opt.dry_run = true; break;
 	}
 }
 
-/* One key of a batch. reqs[0..copies) read its copies; reqs[copies] reads the server that
- * listed it when that server is outside the copy set (a misplaced copy). */
+/* A run that may write: a repair or stray removal, not a dry run. */
+static bool
+writing(void)
+{
+	return (opt.policy != P_NONE || opt.remove_strays) && !opt.dry_run;
+}
+
+/* One key of a batch: key i of the fan. Its copies are cells 0..k-1; cell k reads the server
+ * that listed it when that server is outside the copy set (a stray copy). */
 struct check {
-	struct mcr_key k;
-	int pos; /* position of k.origin in the copy set; -1 outside it; -2 no origin */
-	enum class cls;
-	int ref; /* first copy found, -1 none */
+	enum mcr_listed where;
+	enum class cls, first; /* now, and at the first read */
+	int ref;               /* first copy found, -1 none */
 	enum outcome outcome;
 	const char *why; /* for skipped/failed */
 	char *msg;
 	bool moving; /* a copy changed between the two reads: a write is in flight */
+	bool again;  /* put aside at the first read: cas0 holds what it saw */
+	int src;     /* the cell a repair copies from, -1 none */
+	uint64_t src_cas;
+	bool filled, unstray;
+	bool unstrayed; /* its stray copy was deleted */
+	bool held;      /* filled: held until the confirming pass, its states in st */
+	uint8_t *st;
 };
 
 struct batch {
-	struct mcr_cluster *c;
-	unsigned k, w; /* copies, request slots per key (copies + 1) */
+	struct mcr_fan f; /* the reads */
+	struct mcr_fan w; /* the repairs */
+	struct mcr_fan v; /* what repairs copied from, read again */
+	struct mcr_fan p; /* probes of every server, for keys held only outside their copy set */
+	unsigned k;       /* copies per key */
+	struct mcr_key *keys;
 	struct check *chk;
-	size_t *idx;
-	struct mcr_req *reqs;
+	uint64_t *cas0; /* (k + 1) per key: the first read's CAS, 0 for none */
 	size_t n;
+	enum mcr_format fmt;
+	struct mcr_keysrc *ks;
+};
+
+/* What is put aside with a key: how it was listed, how it was classed, the CAS it had. */
+struct aside {
+	enum mcr_listed where;
+	enum class first;
+	bool again;
 };
 
 static bool
@@ -120,98 +131,82 @@ same_value(const struct mcr_req *a, const struct mcr_req *b)
 	return a->rflags == b->rflags && a->rlen == b->rlen && !memcmp(a->rval, b->rval, a->rlen);
 }
 
-/* Sets up the reads of key i. partial: a key listed by replica p reads copies 0..p-1 only,
- * since it is checked there only when none of them holds it (usually one holds it). */
-static void
-prepare(struct batch *b, size_t i, bool partial)
+static struct mcr_req *
+cell(const struct batch *b, size_t i, unsigned r)
 {
-	struct check *ch = &b->chk[i];
-	size_t *idx = &b->idx[i * b->k];
-	struct mcr_req *q = &b->reqs[i * b->w];
+	return mcr_cell(&b->f, i, r);
+}
 
-	/* listed by the first server of its copy set: nothing to probe, read every copy now */
-	bool first = true;
-	for (unsigned r = 0; r < b->k; r++)
-		first &= !(ch->pos >= 0 && idx[r] < ch->k.origin);
-	if (first)
-		partial = false;
-	for (unsigned r = 0; r <= b->k; r++) {
-		mcr_req_clear(&q[r]);
-		memset(&q[r], 0, sizeof(q[r]));
-		q[r].op = MCR_GET;
-		q[r].key = ch->k.key;
-		q[r].klen = ch->k.klen;
-		q[r].server = r < b->k ? idx[r] : ch->k.origin;
-		if ((r == b->k && ch->pos != -1) ||
-		    (partial && r < b->k && ch->pos >= 0 && idx[r] >= ch->k.origin))
-			q[r].result = MCR_SKIPPED;
+/* The batch's keys as fan rows: the copies, and the stray cell when the key was listed by
+ * a server outside its copy set. */
+static void
+load(struct batch *b)
+{
+	mcr_fan_reset(&b->f);
+	for (size_t i = 0; i < b->n; i++) {
+		mcr_fan_add(&b->f, b->keys[i].key, b->keys[i].klen, MCR_GET);
+		if (mcr_listed_where(&b->f, i, b->keys[i].origin) == MCR_OUTSIDE) {
+			cell(b, i, b->k)->server = b->keys[i].origin;
+			cell(b, i, b->k)->skip = false;
+		}
 	}
 }
 
-/* Reads the keys which[0..n) again, every copy. */
+/* Reads the keys for which want[i] again, every copy (and the stray one). */
 static void
-read_again(struct batch *b, const size_t *which, size_t n)
+read_again(struct batch *b, const bool *want)
 {
-	struct mcr_req *r2 = mcr_xcalloc(n * b->w, sizeof(*r2));
+	bool any = false;
 
-	for (size_t j = 0; j < n; j++) {
-		prepare(b, which[j], false);
-		memcpy(&r2[j * b->w], &b->reqs[which[j] * b->w], b->w * sizeof(*r2));
-	}
-	mcr_run(b->c, r2, n * b->w);
-	for (size_t j = 0; j < n; j++)
-		memcpy(&b->reqs[which[j] * b->w], &r2[j * b->w], b->w * sizeof(*r2));
-	free(r2);
-}
-
-/* With --all a key is listed by every server of its copy set that holds it, in server order,
- * and is checked at its first listing: when no server listed before this one holds it.
- * Checking early means a server restarted later in the run cannot hide the key. */
-static bool
-held_earlier(const struct batch *b, size_t i)
-{
-	const struct mcr_req *q = &b->reqs[i * b->w];
-
-	for (unsigned r = 0; r < b->k; r++)
-		if (q[r].server < b->chk[i].k.origin && q[r].result == MCR_OK)
-			return true;
-	return false;
-}
-
-/* Were all copies of key i read (none left skipped by the probe)? */
-static bool
-read_whole(const struct batch *b, size_t i)
-{
-	for (unsigned r = 0; r < b->k; r++)
-		if (b->reqs[i * b->w + r].result == MCR_SKIPPED)
-			return false;
-	return true;
+	for (size_t i = 0; i < b->n; i++)
+		for (unsigned r = 0; r <= b->k; r++) {
+			cell(b, i, r)->skip = !want[i] || (r == b->k && b->chk[i].where != MCR_OUTSIDE);
+			any |= !cell(b, i, r)->skip;
+		}
+	if (any)
+		mcr_fan_run(&b->f);
 }
 
 static void
 classify(struct batch *b, size_t i)
 {
 	struct check *ch = &b->chk[i];
-	const struct mcr_req *q = &b->reqs[i * b->w];
 	unsigned found = 0;
 	bool unreachable = false, differ = false;
 
 	ch->ref = -1;
+	if (ch->where == MCR_EARLIER) {
+		ch->cls = C_DUP;
+		return;
+	}
+	if (ch->where == MCR_UNKNOWN) {
+		ch->cls = C_UNRESOLVED;
+		return;
+	}
 	for (unsigned r = 0; r < b->k; r++) {
-		if (q[r].result == MCR_OK) {
+		const struct mcr_req *q = cell(b, i, r);
+		if (q->result == MCR_OK) {
 			if (ch->ref < 0)
 				ch->ref = (int)r;
-			else if (!same_value(&q[ch->ref], &q[r]))
+			else if (!same_value(cell(b, i, (unsigned)ch->ref), q))
 				differ = true;
 			found++;
-		} else if (q[r].result != MCR_NOTFOUND) {
+		} else if (q->result != MCR_NOTFOUND) {
 			unreachable = true;
 		}
 	}
-	if (ch->pos == -1) {
-		ch->cls = q[b->k].result == MCR_OK ? C_MISPLACED : C_DUP;
-		if (q[b->k].result != MCR_OK && q[b->k].result != MCR_NOTFOUND)
+	if (ch->where == MCR_OUTSIDE) {
+		enum mcr_result st = cell(b, i, b->k)->result;
+		if (st == MCR_NOTFOUND || (st != MCR_OK && found > 0))
+			ch->cls = C_DUP; /* gone, or not to be seen: its key has copies of its own */
+		else if (found > 0 || ch->first == C_STRAY)
+			ch->cls = st == MCR_OK ? C_STRAY : C_DUP; /* its key is checked at its own listing */
+		else if (unreachable)
+			ch->cls = C_UNRESOLVED; /* its copy set may hold it, and count it, or not */
+		else if (st != MCR_OK)
 			ch->cls = C_UNREACHABLE;
+		else
+			ch->cls = C_MISPLACED;
 		return;
 	}
 	if (unreachable)
@@ -224,18 +219,52 @@ classify(struct batch *b, size_t i)
 		ch->cls = C_OK;
 }
 
-/* The copy repairs copy from, or -1 with *why. */
+/* A key held only outside its copy set is a key of its own (misplaced) at the first listing,
+ * in server order, that holds it; at a later one its copy is just one more stray. */
+static void
+first_outside(struct batch *b)
+{
+	struct mcr_fan *p = &b->p;
+	size_t *owner = mcr_xcalloc(b->n, sizeof(*owner));
+
+	mcr_fan_reset(p);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->chk[i].cls != C_MISPLACED)
+			continue;
+		size_t j = mcr_fan_add(p, b->keys[i].key, b->keys[i].klen, MCR_GET);
+		owner[j] = i;
+		for (unsigned r = 0; r < p->k; r++)
+			mcr_cell(p, j, r)->skip = true; /* the copy set was read already */
+		for (unsigned r = p->k; r < p->width; r++) {
+			struct mcr_req *q = mcr_cell(p, j, r);
+			size_t s = r - p->k;
+			q->skip = s >= b->keys[i].origin;
+			for (unsigned c = 0; c < p->k && !q->skip; c++)
+				q->skip = mcr_cell(p, j, c)->server == s;
+			q->server = s;
+		}
+	}
+	mcr_fan_run(p);
+	for (size_t j = 0; j < p->n; j++)
+		for (unsigned r = p->k; r < p->width; r++)
+			if (mcr_cell(p, j, r)->result == MCR_OK)
+				b->chk[owner[j]].cls = C_STRAY;
+	free(owner);
+}
+
+/* The cell repairs copy from, or -1 with *why. */
 static int
 source(const struct batch *b, size_t i, const char **why)
 {
-	const struct mcr_req *q = &b->reqs[i * b->w];
 	unsigned best = 0;
 	int src = -1;
 
+	if (b->chk[i].cls == C_MISPLACED)
+		return (int)b->k; /* its only copies are outside: the set is filled from one */
 	switch (opt.policy) {
 	case P_PRIMARY:
-		if (q[0].result != MCR_OK) {
-			*why = "the primary has no copy (try --repair=majority or --repair=missing)";
+		if (cell(b, i, 0)->result != MCR_OK) {
+			*why = "the primary has no copy (--repair, the default, fills it from a replica)";
 			return -1;
 		}
 		return 0;
@@ -243,11 +272,12 @@ source(const struct batch *b, size_t i, const char **why)
 	case P_MAJORITY:
 		/* the value most copies hold; a tie goes to the earliest copy, the primary first */
 		for (unsigned r = 0; r < b->k; r++) {
+			const struct mcr_req *q = cell(b, i, r);
 			unsigned votes = 0;
-			if (q[r].result != MCR_OK)
+			if (q->result != MCR_OK)
 				continue;
 			for (unsigned t = 0; t < b->k; t++)
-				votes += q[t].result == MCR_OK && same_value(&q[r], &q[t]);
+				votes += cell(b, i, t)->result == MCR_OK && same_value(q, cell(b, i, t));
 			if (votes > best) {
 				best = votes;
 				src = (int)r;
@@ -259,173 +289,298 @@ source(const struct batch *b, size_t i, const char **why)
 	return -1;
 }
 
-/* Exptime that gives a copy the source's remaining time to live. */
-static int
-exptime_of(struct mcr_cluster *c, size_t server, const struct check *ch, uint32_t *exptime)
+/* Does every copy of key i in the set read as the stray copy (cell k) does? */
+static bool
+set_holds_stray(const struct mcr_fan *f, unsigned k, size_t i)
 {
-	int64_t ttl;
-	const char *key = ch->k.key;
-
-	if (mcr_ttls(c, server, &key, &ch->k.klen, 1, &ttl) < 0 || ttl == MCR_TTL_ABSENT)
-		return -1;
-	if (ttl < 0)
-		*exptime = 0;
-	else if (ttl <= 2592000) /* memcached reads larger values as a unix time */
-		*exptime = ttl == 0 ? 1 : (uint32_t)ttl;
-	else
-		*exptime = (uint32_t)(time(NULL) + ttl);
-	return 0;
+	for (unsigned r = 0; r < k; r++)
+		if (mcr_cell(f, i, r)->result != MCR_OK || !same_value(mcr_cell(f, i, r), mcr_cell(f, i, k)))
+			return false;
+	return true;
 }
 
+/* What a repair of key i would do, before anything is written: its source, or the outcome
+ * that stops it. */
 static void
-repair(struct batch *b)
+plan(struct batch *b, size_t i)
 {
-	struct mcr_cluster *c = b->c;
-	struct mcr_req *w = mcr_xcalloc(b->n * b->k, sizeof(*w));
-	size_t *owner = mcr_xcalloc(b->n * b->k, sizeof(*owner)), nw = 0;
+	struct check *ch = &b->chk[i];
+	const char *why = NULL;
 
-	for (size_t i = 0; i < b->n; i++) {
-		struct check *ch = &b->chk[i];
-		struct mcr_req *q = &b->reqs[i * b->w];
-		const char *why = NULL;
-		uint32_t exptime;
-		int s;
-
-		if (ch->cls == C_MISPLACED) {
-			/* never read by applications; deleted only if unchanged since read */
-			ch->outcome = opt.dry_run ? R_PLANNED : R_NONE;
-			if (opt.dry_run)
-				continue;
-			w[nw] = (struct mcr_req){.server = ch->k.origin,
-			                         .op = MCR_DELETE,
-			                         .key = ch->k.key,
-			                         .klen = ch->k.klen,
-			                         .cas = q[b->k].rcas};
-			owner[nw++] = i;
-			continue;
-		}
-		if (ch->cls != C_MISSING && ch->cls != C_DIFFER)
-			continue;
+	ch->src = -1;
+	ch->outcome = R_NONE;
+	if (ch->cls == C_STRAY) {
+		if (!opt.remove_strays)
+			return;
 		if (ch->moving) {
 			ch->outcome = R_SKIPPED;
 			ch->why = "copies changed while being read (a write in flight)";
-			continue;
-		}
-		if (ch->cls == C_DIFFER && opt.policy == P_MISSING) {
+		} else if (!set_holds_stray(&b->f, b->k, i)) {
 			ch->outcome = R_SKIPPED;
-			ch->why = "copies differ; --repair=missing only fills absent copies";
-			continue;
+			ch->why = "the copy set does not hold this value: the stray copy is kept";
+		} else {
+			ch->outcome = opt.dry_run ? R_PLANNED : R_NONE;
+			ch->unstray = !opt.dry_run;
 		}
-		if ((s = source(b, i, &why)) < 0) {
-			ch->outcome = R_SKIPPED;
-			ch->why = why;
+		return;
+	}
+	if (opt.policy == P_NONE || (ch->cls != C_MISSING && ch->cls != C_DIFFER && ch->cls != C_MISPLACED))
+		return;
+	if (ch->moving) {
+		ch->outcome = R_SKIPPED;
+		ch->why = "copies changed while being read (a write in flight)";
+	} else if (ch->cls == C_DIFFER && opt.policy == P_MISSING) {
+		ch->outcome = R_SKIPPED;
+		ch->why = "copies differ: --repair fills absent copies only; --repair=primary or "
+		          "--repair=majority says which copy wins";
+	} else if ((ch->src = source(b, i, &why)) < 0) {
+		ch->outcome = R_SKIPPED;
+		ch->why = why;
+	} else if (opt.dry_run) {
+		ch->outcome = R_PLANNED;
+		ch->src = -1;
+	} else {
+		ch->src_cas = cell(b, i, (unsigned)ch->src)->rcas;
+	}
+}
+
+/* The remaining TTL of each repair's source copy, all read at once, as an exptime in
+ * exptime[i]; a key whose source TTL cannot be read fails. */
+static void
+read_ttls(struct batch *b, uint32_t *exptime)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t *owner = mcr_xcalloc(b->n, sizeof(*owner));
+
+	mcr_fan_reset(&b->w);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct check *ch = &b->chk[i];
+		if (ch->src < 0)
 			continue;
+		size_t j = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_TTL);
+		for (unsigned r = 0; r < b->w.width; r++) {
+			struct mcr_req *t = mcr_cell(&b->w, j, r);
+			t->skip = (int)r != ch->src;
+			t->server = cell(b, i, r)->server;
 		}
-		if (opt.dry_run) {
-			ch->outcome = R_PLANNED;
-			continue;
-		}
-		if (exptime_of(c, q[s].server, ch, &exptime) < 0) {
+		owner[j] = i;
+	}
+	mcr_fan_run(&b->w);
+	for (size_t j = 0; j < b->w.n; j++) {
+		struct check *ch = &b->chk[owner[j]];
+		const struct mcr_req *t = mcr_cell(&b->w, j, (unsigned)ch->src);
+		if (t->result != MCR_OK) {
 			ch->outcome = R_FAILED;
 			ch->why = "cannot read the remaining time to live of the source copy";
+			ch->src = -1;
 			continue;
 		}
-		for (unsigned r = 0; r < b->k; r++) {
-			bool absent = q[r].result == MCR_NOTFOUND;
-			if ((int)r == s || (!absent && same_value(&q[s], &q[r])))
-				continue;
-			if (!absent && opt.policy == P_MISSING)
-				continue;
-			/* an absent copy is added, a present one replaced only if its CAS is unchanged */
-			w[nw] = (struct mcr_req){.server = q[r].server,
-			                         .op = absent ? MCR_ADD : MCR_SET,
-			                         .key = ch->k.key,
-			                         .klen = ch->k.klen,
-			                         .val = q[s].rval,
-			                         .vlen = q[s].rlen,
-			                         .flags = q[s].rflags,
-			                         .exptime = exptime,
-			                         .cas = absent ? 0 : q[r].rcas};
-			owner[nw++] = i;
-		}
-		ch->outcome = R_REPAIRED;
+		exptime[owner[j]] = mcr_exptime(t->ttl, now);
 	}
-	mcr_run(c, w, nw);
-	for (size_t j = 0; j < nw; j++) {
-		struct check *ch = &b->chk[owner[j]];
-		if (w[j].result == MCR_OK || (w[j].op == MCR_DELETE && w[j].result == MCR_NOTFOUND)) {
-			if (ch->outcome == R_NONE)
-				ch->outcome = R_REPAIRED;
-		} else if (w[j].result == MCR_EXISTS || w[j].result == MCR_NOTSTORED ||
-		           w[j].result == MCR_NOTFOUND) {
-			if (ch->outcome != R_FAILED) {
-				ch->outcome = R_SKIPPED;
-				ch->why = "a copy changed since it was read (an application wrote it)";
-			}
-		} else {
-			ch->outcome = R_FAILED;
-			free(ch->msg);
-			ch->msg = w[j].msg;
-			w[j].msg = NULL;
-			ch->why = mcr_result_word(w[j].result, w[j].op);
-		}
-		mcr_req_clear(&w[j]);
-	}
-	free(w);
 	free(owner);
 }
 
-static const char *
-state(const struct batch *b, size_t i, unsigned r)
+/* A write's answer: the key's outcome. */
+static void
+settle(struct check *ch, struct mcr_req *w, const char *changed)
 {
-	const struct check *ch = &b->chk[i];
-	const struct mcr_req *q = &b->reqs[i * b->w];
-
-	switch (q[r].result) {
-	case MCR_OK:
-		if (r == b->k)
-			return "stray";
-		if ((int)r == ch->ref)
-			return "found";
-		return same_value(&q[ch->ref], &q[r]) ? "same" : "differs";
-	case MCR_NOTFOUND: return "absent";
-	default: return "unreachable";
+	if (w->result == MCR_OK || (w->op == MCR_DELETE && w->result == MCR_NOTFOUND)) {
+		if (ch->outcome == R_NONE)
+			ch->outcome = R_REPAIRED;
+	} else if (w->result == MCR_EXISTS || w->result == MCR_NOTSTORED || w->result == MCR_NOTFOUND) {
+		if (ch->outcome != R_FAILED) {
+			ch->outcome = R_SKIPPED;
+			ch->why = changed;
+		}
+	} else {
+		ch->outcome = R_FAILED;
+		free(ch->msg);
+		ch->msg = w->msg;
+		w->msg = NULL;
+		ch->why = mcr_result_word(w->result, w->op);
 	}
 }
 
-static const char *const outcome_names[] = {NULL, "repaired", "skipped", "failed", "would-repair"};
-
+/* The writes: absent copies added, differing ones replaced if their CAS is unchanged, stray
+ * copies deleted if theirs is. Returns the row of key i in b->w, through row[]. */
 static void
-report(const struct batch *b, size_t i, enum mcr_format fmt)
+write_copies(struct batch *b, const uint32_t *exptime, size_t *row)
+{
+	mcr_fan_reset(&b->w);
+	for (size_t i = 0; i < b->n; i++) {
+		struct check *ch = &b->chk[i];
+		row[i] = SIZE_MAX;
+		if (ch->src < 0 && !ch->unstray)
+			continue;
+		size_t j = row[i] = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_SET);
+		for (unsigned r = 0; r <= b->k; r++) {
+			const struct mcr_req *q = cell(b, i, r);
+			struct mcr_req *w = mcr_cell(&b->w, j, r);
+			w->server = q->server;
+			if (r == b->k) {
+				/* a stray: deleted only if unchanged since it was read */
+				w->skip = !ch->unstray;
+				w->op = MCR_DELETE;
+				w->cas = q->rcas;
+				continue;
+			}
+			const struct mcr_req *s = ch->src >= 0 ? cell(b, i, (unsigned)ch->src) : NULL;
+			bool absent = q->result == MCR_NOTFOUND;
+			w->skip = !s || (int)r == ch->src || (!absent && same_value(s, q)) ||
+			          (!absent && opt.policy == P_MISSING);
+			if (w->skip)
+				continue;
+			/* an absent copy is added, a present one replaced only if its CAS is unchanged */
+			w->op = absent ? MCR_ADD : MCR_SET;
+			w->cas = absent ? 0 : q->rcas;
+			w->val = s->rval;
+			w->vlen = s->rlen;
+			w->flags = s->rflags;
+			w->exptime = exptime[i];
+		}
+	}
+	mcr_fan_run(&b->w);
+	for (size_t i = 0; i < b->n; i++) {
+		if (row[i] == SIZE_MAX)
+			continue;
+		for (unsigned r = 0; r <= b->k; r++) {
+			struct mcr_req *w = mcr_cell(&b->w, row[i], r);
+			if (w->skip)
+				continue;
+			b->chk[i].filled |= w->op == MCR_ADD && w->result == MCR_OK;
+			b->chk[i].unstrayed |= w->op == MCR_DELETE && (w->result == MCR_OK || w->result == MCR_NOTFOUND);
+			settle(&b->chk[i], w, "a copy changed since it was read (an application wrote it)");
+		}
+	}
+}
+
+/* Right after the adds, each filled key's source is read again: a delete or a write that
+ * landed between the second read and the add shows now, and the copies added from it are
+ * taken back at once (each only if unchanged since the add), before an application reads
+ * them for long. What arrives later is for the confirming pass (confirm_held). */
+static void
+confirm_now(struct batch *b, const size_t *row)
+{
+	struct mcr_fan *v = &b->v;
+	bool *gone = mcr_xcalloc(b->n, sizeof(*gone)), any = false;
+
+	mcr_fan_reset(v);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct check *ch = &b->chk[i];
+		bool want = ch->filled && ch->outcome == R_REPAIRED;
+		mcr_fan_add(v, b->keys[i].key, b->keys[i].klen, MCR_GET);
+		for (unsigned r = 0; r <= b->k; r++) {
+			mcr_cell(v, i, r)->server = cell(b, i, r)->server;
+			mcr_cell(v, i, r)->skip = !want || (int)r != ch->src;
+		}
+		any |= want;
+	}
+	if (!any) {
+		free(gone);
+		return;
+	}
+	mcr_fan_run(v);
+	for (size_t i = 0; i < b->n; i++) {
+		struct check *ch = &b->chk[i];
+		const struct mcr_req *s = ch->src >= 0 ? mcr_cell(v, i, (unsigned)ch->src) : NULL;
+		gone[i] = s && !s->skip &&
+		          (s->result == MCR_NOTFOUND || (s->result == MCR_OK && s->rcas != ch->src_cas));
+	}
+	/* the take-backs, in the same fan: a delete of each copy added, on its CAS */
+	mcr_fan_reset(v);
+	any = false;
+	for (size_t i = 0; i < b->n; i++) {
+		mcr_fan_add(v, b->keys[i].key, b->keys[i].klen, MCR_DELETE);
+		for (unsigned r = 0; r <= b->k; r++) {
+			const struct mcr_req *w = row[i] == SIZE_MAX ? NULL : mcr_cell(&b->w, row[i], r);
+			struct mcr_req *d = mcr_cell(v, i, r);
+			d->server = cell(b, i, r)->server;
+			d->skip = !gone[i] || !w || w->skip || w->op != MCR_ADD || w->result != MCR_OK;
+			d->cas = w ? w->rcas : 0;
+			any |= !d->skip;
+		}
+	}
+	if (any)
+		mcr_fan_run(v);
+	for (size_t i = 0; i < b->n; i++) {
+		struct check *ch = &b->chk[i];
+		if (!gone[i])
+			continue;
+		ch->outcome = R_SKIPPED;
+		ch->why = "the source changed while it was being copied (a write or a delete in flight): the "
+		          "copies made from it were taken back";
+		for (unsigned r = 0; r <= b->k; r++) {
+			struct mcr_req *d = mcr_cell(v, i, r);
+			if (!d->skip && d->result != MCR_OK && d->result != MCR_EXISTS && d->result != MCR_NOTFOUND)
+				settle(ch, d, NULL);
+		}
+	}
+	free(gone);
+}
+
+/* A copy's state in a report, as a byte: what a held key keeps until it is reported. */
+enum { S_UNREAD, S_FOUND, S_SAME, S_DIFFERS, S_ABSENT, S_UNREACHABLE, S_STRAY };
+static const char *const state_names[] = {NULL, "found", "same", "differs", "absent", "unreachable", "stray"};
+
+static uint8_t
+state(const struct batch *b, size_t i, unsigned r)
+{
+	const struct check *ch = &b->chk[i];
+	const struct mcr_req *q = cell(b, i, r);
+
+	switch (q->result) {
+	case MCR_UNSENT: return S_UNREAD;
+	case MCR_OK:
+		if (r == b->k)
+			return S_STRAY;
+		if ((int)r == ch->ref)
+			return S_FOUND;
+		return same_value(cell(b, i, (unsigned)ch->ref), q) ? S_SAME : S_DIFFERS;
+	case MCR_NOTFOUND: return S_ABSENT;
+	default: return S_UNREACHABLE;
+	}
+}
+
+/* Key i of the batch, its copies in the states st[0..k] (cell k: the stray, on its origin). */
+static void
+report(const struct batch *b, size_t i, const uint8_t *st)
 {
 	const struct check *ch = &b->chk[i];
 	struct mcr_copystate cs[b->k + 1];
 	char roles[b->k + 1][24];
 	const char *cls = class_names[ch->cls], *out = outcome_names[ch->outcome];
-	char msg[300] = "";
+	char msg[400] = "";
 	size_t n = 0;
 
 	for (unsigned r = 0; r <= b->k; r++) {
-		const struct mcr_req *q = &b->reqs[i * b->w + r];
-		if (q->result == MCR_SKIPPED)
+		if (st[r] == S_UNREAD)
 			continue;
 		if (r < b->k)
 			mcr_role(r, roles[n], sizeof(roles[n]));
 		else
 			snprintf(roles[n], sizeof(roles[n]), "outside");
-		cs[n] = (struct mcr_copystate){b->c->servers[q->server].label, roles[n], state(b, i, r)};
+		cs[n] = (struct mcr_copystate){b->f.c->servers[cell(b, i, r)->server].label, roles[n], state_names[st[r]]};
 		n++;
 	}
-	if (ch->why)
+	if (ch->cls == C_UNRESOLVED && ch->where == MCR_OUTSIDE)
+		snprintf(msg, sizeof(msg), "a server of its copy set could not be asked whether it holds it");
+	else if (ch->cls == C_UNRESOLVED)
+		snprintf(msg, sizeof(msg), "a server listed before could not be asked whether it holds it");
+	else if (ch->why)
 		snprintf(msg, sizeof(msg), "%s%s%s", ch->why, ch->msg ? ": " : "", ch->msg ? ch->msg : "");
 	struct mcr_field f[] = {
-	    {"key", MCR_F_KEY, ch->k.key, ch->k.klen, 0},
+	    {"key", MCR_F_KEY, b->keys[i].key, b->keys[i].klen, 0},
 	    {"class", MCR_F_STR, cls, strlen(cls), 0},
 	    {"copies", MCR_F_COPIES, (const char *)(const void *)cs, n, 0},
 	    {"repair", MCR_F_STR, out, out ? strlen(out) : 0, 0},
 	    {"message", MCR_F_MSG, *msg ? msg : NULL, strlen(msg), 0},
 	};
-	mcr_emit(stdout, fmt, f, fmt == MCR_TEXT && !out ? 3 : 5);
+	if (b->fmt == MCR_TEXT && !out) {
+		f[3] = f[4]; /* text: KEY CLASS COPIES[: why] when there is no repair word */
+		mcr_emit(stdout, b->fmt, f, *msg ? 4 : 3);
+		return;
+	}
+	mcr_emit(stdout, b->fmt, f, 5);
 }
 
 static struct mcr_pace pace;
@@ -433,86 +588,329 @@ static struct mcr_pace pace;
 static void
 progress(bool last)
 {
-	mcr_pace(&pace, tally.checked, tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED],
-	         "with problems", last);
+	mcr_pace(&pace, tally.checked, tally.checked - tally.cls[C_OK], "with problems", last);
+}
+
+/* A key's last word: counted, reported, its memory freed. */
+static void
+settle_key(struct batch *b, size_t i)
+{
+	struct check *ch = &b->chk[i];
+
+	if (ch->cls == C_DUP)
+		return;
+	tally.checked += ch->cls <= C_MISPLACED;
+	tally.cls[ch->cls]++;
+	tally.repaired += ch->outcome == R_REPAIRED;
+	tally.skipped += ch->outcome == R_SKIPPED;
+	tally.failed += ch->outcome == R_FAILED;
+	tally.planned += ch->outcome == R_PLANNED;
+	tally.fixed_keys += ch->outcome == R_REPAIRED && ch->cls != C_STRAY;
+	tally.strays_removed += ch->unstrayed;
+	if (ch->cls != C_OK || mcr_verbose) {
+		uint8_t st[b->k + 1];
+		for (unsigned r = 0; r <= b->k; r++)
+			st[r] = ch->held ? ch->st[r] : state(b, i, r);
+		report(b, i, st);
+	}
+	free(ch->msg);
+	ch->msg = NULL;
+}
+
+/* What a filled key's confirmation needs, kept in a temporary file: its class, how it was
+ * listed, its source, then each copy's state as first reported and the CAS of each copy
+ * added (0: none). */
+struct held {
+	enum class cls;
+	enum mcr_listed where;
+	int src;
+	bool unstray; /* a key held only outside: its stray goes once the set holds it */
+};
+
+static struct mcr_spool held;
+
+static size_t
+held_size(unsigned k)
+{
+	return sizeof(struct held) + (k + 1) + (k + 1) * sizeof(uint64_t);
+}
+
+/* A key whose copies were added is held for the confirming pass at the end of the run: its
+ * source is read again then, after a wait, and what was added taken back if the source has
+ * changed or gone (an application's delete reaches the replicas before the primary). */
+static void
+hold_adds(struct batch *b, const size_t *row)
+{
+	unsigned char *rec = mcr_xcalloc(1, held_size(b->k));
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct check *ch = &b->chk[i];
+		if (!ch->filled || ch->outcome != R_REPAIRED)
+			continue;
+		struct held h = {ch->cls, ch->where, ch->src, ch->cls == C_MISPLACED && opt.remove_strays};
+		uint8_t *st = rec + sizeof(h);
+		uint64_t added[b->k + 1];
+		for (unsigned r = 0; r <= b->k; r++) {
+			const struct mcr_req *w = mcr_cell(&b->w, row[i], r);
+			st[r] = state(b, i, r);
+			added[r] = !w->skip && w->op == MCR_ADD && w->result == MCR_OK ? w->rcas : 0;
+		}
+		memcpy(rec, &h, sizeof(h));
+		memcpy(st + b->k + 1, added, sizeof(added));
+		mcr_spool_put(&held, &b->keys[i], rec, held_size(b->k));
+		ch->cls = C_DUP; /* reported and counted once confirmed */
+	}
+	free(rec);
+}
+
+/* The confirming pass: every key held, its source read again after one wait for the run.
+ * A source gone: the copies added from it are taken back (each only if unchanged since it
+ * was added), the key skipped. A source that cannot be read again (down, or the run
+ * interrupted) leaves the key repaired, and says it could not be confirmed. */
+static void
+confirm_held(struct batch *b, size_t batch)
+{
+	unsigned char *rec = mcr_xmalloc(held_size(b->k));
+	uint64_t *added = mcr_xcalloc((size_t)batch * (b->k + 1), sizeof(*added));
+	struct held *hs = mcr_xcalloc(batch, sizeof(*hs));
+	/* the replicas' quiet deletes of a replicated delete wait in the application's write
+	 * buffer for its next request to their server, and reach them after the primary's */
+	if (held.n && !mcr_stop && opt.confirm_ms)
+		usleep(opt.confirm_ms * 1000);
+	mcr_spool_rewind(&held);
+	for (;;) {
+		for (b->n = 0; b->n < batch; b->n++) {
+			struct check *ch = &b->chk[b->n];
+			if (!mcr_spool_get(&held, &b->keys[b->n], rec))
+				break;
+			memcpy(&hs[b->n], rec, sizeof(hs[b->n]));
+			free(ch->st);
+			memset(ch, 0, sizeof(*ch));
+			ch->st = mcr_xmalloc(b->k + 1);
+			memcpy(ch->st, rec + sizeof(struct held), b->k + 1);
+			memcpy(added + b->n * (b->k + 1), rec + sizeof(struct held) + b->k + 1,
+			       (b->k + 1) * sizeof(*added));
+			ch->cls = hs[b->n].cls;
+			ch->where = hs[b->n].where;
+			ch->src = hs[b->n].src;
+			ch->held = true;
+			ch->outcome = R_REPAIRED;
+		}
+		if (b->n == 0)
+			break;
+		/* the source, and for a stray to go the whole set with it */
+		load(b);
+		for (size_t i = 0; i < b->n; i++)
+			for (unsigned r = 0; r <= b->k; r++)
+				cell(b, i, r)->skip = mcr_stop || !((int)r == hs[i].src || hs[i].unstray);
+		if (!mcr_stop)
+			mcr_fan_run(&b->f);
+		mcr_fan_reset(&b->w);
+		for (size_t i = 0; i < b->n; i++) {
+			struct check *ch = &b->chk[i];
+			const struct mcr_req *s = cell(b, i, (unsigned)ch->src);
+			/* deleted: the copies added bring it back. Changed (another CAS): the application
+			 * wrote it again, and its replicated write replaces the copies added */
+			bool gone = s->result == MCR_NOTFOUND;
+			mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_DELETE);
+			for (unsigned r = 0; r <= b->k; r++) {
+				struct mcr_req *w = mcr_cell(&b->w, i, r);
+				uint64_t a = added[i * (b->k + 1) + r];
+				w->server = cell(b, i, r)->server;
+				w->skip = true;
+				if (gone && a) {
+					w->cas = a; /* each added copy taken back only if unchanged since */
+					w->skip = false;
+				} else if (!gone && s->result == MCR_OK && r == b->k && hs[i].unstray &&
+				           set_holds_stray(&b->f, b->k, i)) {
+					w->cas = s->rcas;
+					w->skip = false;
+				}
+			}
+			if (gone) {
+				ch->outcome = R_SKIPPED;
+				ch->why = "the source changed while it was being copied (a write or a delete in "
+				          "flight): the copies made from it were taken back";
+			} else if (s->result != MCR_OK) {
+				ch->why = mcr_stop ? "not confirmed: the run was interrupted before the source was read again"
+				                   : "not confirmed: the source could not be read again";
+			}
+		}
+		if (!mcr_stop)
+			mcr_fan_run(&b->w);
+		for (size_t i = 0; i < b->n; i++) {
+			for (unsigned r = 0; r <= b->k; r++) {
+				struct mcr_req *w = mcr_cell(&b->w, i, r);
+				if (w->skip)
+					continue;
+				b->chk[i].unstrayed |= r == b->k && (w->result == MCR_OK || w->result == MCR_NOTFOUND);
+				if (w->result != MCR_OK && w->result != MCR_EXISTS && w->result != MCR_NOTFOUND)
+					settle(&b->chk[i], w, NULL);
+			}
+			settle_key(b, i);
+		}
+		progress(false);
+	}
+	free(rec);
+	free(added);
+	free(hs);
 }
 
 static void
-check_batch(struct batch *b, enum mcr_format fmt)
+repair(struct batch *b)
 {
-	size_t *again = mcr_xmalloc(b->n * sizeof(*again)), na = 0;
+	uint32_t *exptime = mcr_xcalloc(b->n, sizeof(*exptime));
+	size_t *row = mcr_xcalloc(b->n, sizeof(*row));
+	bool any = false;
 
 	for (size_t i = 0; i < b->n; i++) {
-		struct check *ch = &b->chk[i];
-		ch->pos = ch->k.origin == SIZE_MAX ? -2 : -1;
-		mcr_place(b->c, ch->k.key, ch->k.klen, &b->idx[i * b->k]);
-		for (unsigned r = 0; r < b->k; r++)
-			if (ch->k.origin == b->idx[i * b->k + r])
-				ch->pos = (int)r;
-		ch->outcome = R_NONE;
-		ch->why = NULL;
-		ch->moving = false;
-		prepare(b, i, true);
+		plan(b, i);
+		any |= b->chk[i].src >= 0 || b->chk[i].unstray;
 	}
-	mcr_run(b->c, b->reqs, b->n * b->w);
-	for (size_t i = 0; i < b->n; i++)
-		if (b->chk[i].pos >= 0 && !held_earlier(b, i) && !read_whole(b, i))
-			again[na++] = i;
-	if (na)
-		read_again(b, again, na);
-	na = 0;
+	if (any) {
+		read_ttls(b, exptime);
+		write_copies(b, exptime, row);
+		confirm_now(b, row);
+		hold_adds(b, row);
+	}
+	free(exptime);
+	free(row);
+}
+
+static void
+save_cas(const struct batch *b, size_t i, uint64_t *cas)
+{
+	for (unsigned r = 0; r <= b->k; r++) {
+		const struct mcr_req *q = cell(b, i, r);
+		cas[r] = q->result == MCR_OK ? q->rcas : 0;
+	}
+}
+
+/* The first read of a batch of keys: the ok ones are done; the others are put aside for
+ * the second read (or reported now, when nothing asks for one). */
+static void
+first_read(struct batch *b, struct mcr_spool *aside)
+{
+	enum mcr_listed *where = mcr_xmalloc(b->n * sizeof(*where));
+	size_t size = sizeof(struct aside) + (b->k + 1) * sizeof(uint64_t);
+	unsigned char *rec = mcr_xcalloc(1, size);
+	bool later = opt.recheck_ms > 0 || opt.policy != P_NONE || opt.remove_strays;
+
+	load(b);
+	mcr_read_listed(&b->f, b->ks, b->keys, where, false);
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->chk[i].pos >= 0 && held_earlier(b, i)) {
-			b->chk[i].cls = C_DUP;
-			continue;
-		}
+		memset(&b->chk[i], 0, sizeof(b->chk[i]));
+		b->chk[i].where = where[i];
 		classify(b, i);
-		if (b->chk[i].cls != C_OK && b->chk[i].cls != C_DUP)
-			again[na++] = i;
 	}
-	/* a write in flight is not an alarm: look again at what looked wrong. A repair needs
-	 * the second look too: its copies read at slightly different moments can catch a write
-	 * half-way, and only copies unchanged (same CAS) across both reads are a safe source */
-	if (na && (opt.recheck_ms || opt.policy != P_NONE)) {
-		uint64_t *cas = mcr_xcalloc(na * b->w, sizeof(*cas));
-		for (size_t j = 0; j < na; j++)
-			for (unsigned r = 0; r < b->w; r++) {
-				const struct mcr_req *q = &b->reqs[again[j] * b->w + r];
-				cas[j * b->w + r] = q->result == MCR_OK ? q->rcas : 0;
-			}
-		usleep(opt.recheck_ms * 1000);
-		read_again(b, again, na);
-		for (size_t j = 0; j < na; j++) {
-			struct check *ch = &b->chk[again[j]];
-			ch->moving = false;
-			for (unsigned r = 0; r < b->w; r++) {
-				const struct mcr_req *q = &b->reqs[again[j] * b->w + r];
-				ch->moving |= (q->result == MCR_OK ? q->rcas : 0) != cas[j * b->w + r];
-			}
-			classify(b, again[j]);
-		}
-		free(cas);
-	}
-	if (opt.policy != P_NONE)
-		repair(b);
+	first_outside(b);
 	for (size_t i = 0; i < b->n; i++) {
 		struct check *ch = &b->chk[i];
+		struct aside a = {ch->where, ch->cls, ch->cls != C_UNRESOLVED};
+		mcr_guard_count(&tally.guard, ch->where);
 		if (ch->cls == C_DUP)
 			continue;
-		/* a stray copy is not another key: its key is checked through its own copies */
-		tally.checked += ch->cls != C_MISPLACED;
-		tally.cls[ch->cls]++;
-		tally.repaired += ch->outcome == R_REPAIRED;
-		tally.skipped += ch->outcome == R_SKIPPED;
-		tally.failed += ch->outcome == R_FAILED;
-		tally.planned += ch->outcome == R_PLANNED;
-		if (ch->cls != C_OK || mcr_verbose)
-			report(b, i, fmt);
-		free(ch->msg);
-		ch->msg = NULL;
+		if (ch->cls == C_OK || (!later && ch->cls != C_UNRESOLVED)) {
+			settle_key(b, i);
+			continue;
+		}
+		memcpy(rec, &a, sizeof(a));
+		save_cas(b, i, (uint64_t *)(void *)(rec + sizeof(a)));
+		mcr_spool_put(aside, &b->keys[i], rec, size);
 	}
-	free(again);
+	free(where);
+	free(rec);
 	progress(false);
+}
+
+/* The second read of the keys put aside: they are read whole again, classed, and repaired
+ * only when every copy reads as it did the first time. A key put aside because a server
+ * listed before could not be asked is asked again first. */
+static void
+second_read(struct batch *b)
+{
+	bool *want = mcr_xcalloc(b->n, sizeof(*want));
+	enum mcr_listed *where = mcr_xmalloc(b->n * sizeof(*where));
+	struct mcr_key *probe = mcr_xmalloc(b->n * sizeof(*probe));
+	uint64_t *cas = mcr_xmalloc((b->k + 1) * sizeof(*cas));
+
+	/* a key seen whole at the first read is read whole now; the others are probed again */
+	for (size_t i = 0; i < b->n; i++) {
+		probe[i] = b->keys[i];
+		if (b->chk[i].again)
+			probe[i].origin = b->chk[i].where == MCR_OUTSIDE ? b->keys[i].origin : SIZE_MAX;
+	}
+	load(b);
+	mcr_read_listed(&b->f, b->ks, probe, where, false);
+	for (size_t i = 0; i < b->n; i++) {
+		struct check *ch = &b->chk[i];
+		if (!ch->again)
+			ch->where = where[i];
+		classify(b, i);
+		if (ch->again) {
+			save_cas(b, i, cas);
+			ch->moving = memcmp(cas, b->cas0 + i * (b->k + 1), (b->k + 1) * sizeof(*cas)) != 0;
+		} else if (ch->cls != C_OK && ch->cls != C_DUP && ch->cls != C_UNRESOLVED && writing()) {
+			/* its first whole read: a repair needs a second one that agrees */
+			save_cas(b, i, b->cas0 + i * (b->k + 1));
+			want[i] = true;
+		}
+	}
+	read_again(b, want);
+	for (size_t i = 0; i < b->n; i++) {
+		if (!want[i])
+			continue;
+		save_cas(b, i, cas);
+		b->chk[i].moving = memcmp(cas, b->cas0 + i * (b->k + 1), (b->k + 1) * sizeof(*cas)) != 0;
+		classify(b, i);
+	}
+	if ((opt.policy != P_NONE || opt.remove_strays) && !tally.stopped)
+		repair(b);
+	for (size_t i = 0; i < b->n; i++)
+		settle_key(b, i);
+	free(want);
+	free(where);
+	free(probe);
+	free(cas);
+	progress(false);
+}
+
+/* The keys put aside, once the recheck delay has passed: one wait for the whole run. */
+static void
+recheck(struct batch *b, struct mcr_spool *aside, size_t batch)
+{
+	char buf[400];
+	struct aside a;
+	size_t size = sizeof(a) + (b->k + 1) * sizeof(uint64_t);
+	unsigned char *rec = mcr_xmalloc(size);
+
+	if (aside->n == 0)
+		return;
+	/* the keys are still read and reported: only the writes are not made */
+	if (writing() && mcr_guard_problem(&tally.guard, buf, sizeof(buf))) {
+		tally.stopped = mcr_xstrdup(buf);
+		mcr_warn("stopped before writing anything: %s", buf);
+	}
+	if (opt.recheck_ms)
+		usleep(opt.recheck_ms * 1000);
+	mcr_spool_rewind(aside);
+	for (;;) {
+		for (b->n = 0; b->n < batch && !mcr_stop; b->n++) {
+			struct check *ch = &b->chk[b->n];
+			if (!mcr_spool_get(aside, &b->keys[b->n], rec))
+				break;
+			memcpy(&a, rec, sizeof(a));
+			memcpy(b->cas0 + b->n * (b->k + 1), rec + sizeof(a), (b->k + 1) * sizeof(uint64_t));
+			memset(ch, 0, sizeof(*ch));
+			ch->where = a.where;
+			ch->first = a.first;
+			ch->again = a.again;
+		}
+		if (b->n == 0)
+			break;
+		second_read(b);
+	}
+	free(rec);
 }
 
 static void
@@ -526,10 +924,14 @@ summary(enum mcr_format fmt, double secs)
 	    {"differ", MCR_F_UINT, NULL, 0, tally.cls[C_DIFFER]},
 	    {"unreachable", MCR_F_UINT, NULL, 0, tally.cls[C_UNREACHABLE]},
 	    {"misplaced", MCR_F_UINT, NULL, 0, tally.cls[C_MISPLACED]},
+	    {"strays", MCR_F_UINT, NULL, 0, tally.cls[C_STRAY]},
+	    {"unresolved", MCR_F_UINT, NULL, 0, tally.cls[C_UNRESOLVED]},
 	    {"repaired", MCR_F_UINT, NULL, 0, tally.repaired},
 	    {"skipped", MCR_F_UINT, NULL, 0, tally.skipped},
 	    {"failed", MCR_F_UINT, NULL, 0, tally.failed},
 	    {"would_repair", MCR_F_UINT, NULL, 0, tally.planned},
+	    {"interrupted", MCR_F_BOOL, NULL, 0, tally.interrupted},
+	    {"stopped", MCR_F_BOOL, NULL, 0, tally.stopped != NULL},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
 	};
 
@@ -539,42 +941,54 @@ summary(enum mcr_format fmt, double secs)
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
 		return;
 	}
-	printf(
-	    "checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
-	    "%llu",
-	    (unsigned long long)tally.checked, tally.checked == 1 ? "" : "s", secs,
-	    (unsigned long long)tally.cls[C_OK], (unsigned long long)tally.cls[C_MISSING],
-	    (unsigned long long)tally.cls[C_DIFFER], (unsigned long long)tally.cls[C_UNREACHABLE],
-	    (unsigned long long)tally.cls[C_MISPLACED]);
-	if (opt.policy != P_NONE && opt.dry_run)
+	printf("checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
+	       "%llu",
+	       (unsigned long long)tally.checked, tally.checked == 1 ? "" : "s", secs,
+	       (unsigned long long)tally.cls[C_OK], (unsigned long long)tally.cls[C_MISSING],
+	       (unsigned long long)tally.cls[C_DIFFER], (unsigned long long)tally.cls[C_UNREACHABLE],
+	       (unsigned long long)tally.cls[C_MISPLACED]);
+	if (tally.cls[C_STRAY])
+		printf(", strays %llu", (unsigned long long)tally.cls[C_STRAY]);
+	if (tally.cls[C_UNRESOLVED])
+		printf(", unresolved %llu", (unsigned long long)tally.cls[C_UNRESOLVED]);
+	if ((opt.policy != P_NONE || opt.remove_strays) && opt.dry_run)
 		printf("; would repair %llu, would skip %llu", (unsigned long long)tally.planned,
 		       (unsigned long long)tally.skipped);
-	else if (opt.policy != P_NONE)
+	else if (opt.policy != P_NONE || opt.remove_strays)
 		printf("; repaired %llu, skipped %llu, failed %llu", (unsigned long long)tally.repaired,
 		       (unsigned long long)tally.skipped, (unsigned long long)tally.failed);
+	if (tally.stopped)
+		printf("; stopped before writing");
+	if (tally.interrupted)
+		printf("; interrupted");
 	putchar('\n');
 }
 
-/* node_exporter textfile: written beside the target and renamed, so a scrape never sees half. */
-static void
-prometheus(const char *path, double secs, int status)
-{
-	size_t n = strlen(path) + 32;
-	char *tmp = mcr_xmalloc(n);
-	FILE *fp;
+/* node_exporter textfile: opened before the run, so a path that cannot be written stops it
+ * before any work; written beside the target and renamed, so a scrape never sees half. */
+static struct mcr_outfile prom;
 
-	snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid());
-	if (!(fp = fopen(tmp, "w")))
-		mcr_die(MCR_TROUBLE, "--prometheus: %s: %s", tmp, strerror(errno));
+static void
+prometheus(double secs, int status)
+{
+	FILE *fp = prom.fp;
+
 	fprintf(fp, "# HELP mcr_verify_keys Keys found in each class by the last mcrverify run.\n"
 	            "# TYPE mcr_verify_keys gauge\n");
-	for (int k = C_OK; k < C_DUP; k++)
-		fprintf(fp, "mcr_verify_keys{class=\"%s\"} %llu\n", class_names[k],
-		        (unsigned long long)tally.cls[k]);
+	for (int k = C_OK; k <= C_MISPLACED; k++)
+		fprintf(fp, "mcr_verify_keys{class=\"%s\"} %llu\n", class_names[k], (unsigned long long)tally.cls[k]);
 	fprintf(fp,
 	        "# HELP mcr_verify_keys_checked Keys checked by the last mcrverify run.\n"
 	        "# TYPE mcr_verify_keys_checked gauge\nmcr_verify_keys_checked %llu\n",
 	        (unsigned long long)tally.checked);
+	fprintf(fp,
+	        "# HELP mcr_verify_stray_copies Copies found outside their key's copy set by the last run.\n"
+	        "# TYPE mcr_verify_stray_copies gauge\nmcr_verify_stray_copies %llu\n",
+	        (unsigned long long)tally.cls[C_STRAY]);
+	fprintf(fp,
+	        "# HELP mcr_verify_keys_unresolved Keys not checked: a server listed before could not be asked.\n"
+	        "# TYPE mcr_verify_keys_unresolved gauge\nmcr_verify_keys_unresolved %llu\n",
+	        (unsigned long long)tally.cls[C_UNRESOLVED]);
 	fprintf(fp,
 	        "# HELP mcr_verify_repairs Keys repaired, skipped or failed by the last run.\n"
 	        "# TYPE mcr_verify_repairs gauge\n"
@@ -586,88 +1000,121 @@ prometheus(const char *path, double secs, int status)
 	        "# HELP mcr_verify_duration_seconds How long the last run took.\n"
 	        "# TYPE mcr_verify_duration_seconds gauge\nmcr_verify_duration_seconds %.3f\n",
 	        secs);
-	fprintf(
-	    fp,
-	    "# HELP mcr_verify_exit_status Exit status of the last run (0 consistent, 1 not, 2 trouble).\n"
-	    "# TYPE mcr_verify_exit_status gauge\nmcr_verify_exit_status %d\n",
-	    status);
+	fprintf(fp,
+	        "# HELP mcr_verify_interrupted 1 when the last run was interrupted or stopped before writing.\n"
+	        "# TYPE mcr_verify_interrupted gauge\nmcr_verify_interrupted %d\n",
+	        tally.interrupted || tally.stopped);
+	fprintf(fp,
+	        "# HELP mcr_verify_exit_status Exit status of the last run (0 consistent, 1 not, 2 trouble).\n"
+	        "# TYPE mcr_verify_exit_status gauge\nmcr_verify_exit_status %d\n",
+	        status);
 	fprintf(fp,
 	        "# HELP mcr_verify_last_run_timestamp_seconds When the last run ended.\n"
 	        "# TYPE mcr_verify_last_run_timestamp_seconds gauge\n"
 	        "mcr_verify_last_run_timestamp_seconds %lld\n",
 	        (long long)time(NULL));
-	if (fclose(fp) == EOF || rename(tmp, path) < 0) {
-		unlink(tmp);
-		mcr_die(MCR_TROUBLE, "--prometheus: %s: %s", path, strerror(errno));
-	}
-	free(tmp);
+	mcr_outfile_close(&prom, true);
+}
+
+/* The options' combinations, checked before anything is opened. */
+static void
+check_options(const struct mcr_opts *o, size_t nargs)
+{
+	if (o->all && (nargs || o->keys_file))
+		mcr_usage_error("--all checks every key: give no KEY and no --keys-from");
+	if (!o->all && !nargs && !o->keys_file)
+		mcr_usage_error("no keys: give KEY operands, --keys-from=FILE or --all (try --help)");
+	if (opt.dry_run && opt.policy == P_NONE && !opt.remove_strays)
+		mcr_usage_error("--dry-run shows repairs: give --repair or --remove-strays too");
+}
+
+/* 2 trouble; 1 when keys or stray copies are left that are not as they should be (a key held
+ * only outside its copy set leaves a stray copy even once repaired, unless it was removed). */
+static int
+exit_status(bool trouble)
+{
+	uint64_t keys = tally.cls[C_MISSING] + tally.cls[C_DIFFER] + tally.cls[C_MISPLACED];
+	uint64_t strays = tally.cls[C_STRAY] + tally.cls[C_MISPLACED];
+
+	if (tally.cls[C_UNREACHABLE] || tally.cls[C_UNRESOLVED] || trouble || tally.interrupted || tally.stopped)
+		return MCR_TROUBLE;
+	if (!writing())
+		return keys || strays ? MCR_NO : MCR_YES;
+	return keys > tally.fixed_keys || strays > tally.strays_removed ? MCR_NO : MCR_YES;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mcr_tool tool = {"mcrverify",
-	                        synopsis,
+	struct mcr_tool tool = {"mcrverify", synopsis,
 	                        "Check that every copy of every key holds the same value, and repair drift.",
-	                        options,
-	                        handle,
-	                        NULL};
+	                        options, handle, true};
 	struct mcr_opts o;
 	struct mcr_cluster c;
+	struct mcr_keysrc ks;
+	struct mcr_spool aside = {0};
 	struct batch b;
 	int status, i;
 	double secs;
 
 	mcr_setprog(argv[0]);
 	i = mcr_parse_options(&tool, &o, argc, argv);
-	opt.ks.args = argv + i;
-	opt.ks.nargs = (size_t)(argc - i);
-	if (opt.ks.all && (opt.ks.nargs || opt.ks.file))
-		mcr_usage_error("--all checks every key: give no KEY and no --keys-from");
-	if (!opt.ks.all && !opt.ks.nargs && !opt.ks.file)
-		mcr_usage_error("no keys: give KEY operands, --keys-from=FILE or --all (try --help)");
-	if (opt.dry_run && opt.policy == P_NONE)
-		mcr_usage_error("--dry-run shows repairs: give --repair too");
-	if (opt.progress < 0)
-		opt.progress = isatty(2);
+	check_options(&o, (size_t)(argc - i));
 	mcr_cluster_open(&c, &o);
+	if (writing())
+		mcr_need_replicas(&c, opt.remove_strays && opt.policy == P_NONE ? "--remove-strays" : "--repair",
+		                  "-r");
+	if (opt.prometheus)
+		mcr_outfile_open(&prom, opt.prometheus, "--prometheus");
+	mcr_keys_init(&ks, &o, argv + i, (size_t)(argc - i));
 
 	memset(&b, 0, sizeof(b));
-	b.c = &c;
+	mcr_fan_init(&b.f, &c, 1);
+	mcr_fan_init(&b.w, &c, 1);
+	mcr_fan_init(&b.v, &c, 1);
+	mcr_fan_init(&b.p, &c, (unsigned)c.nservers);
 	b.k = c.copies;
-	b.w = c.copies + 1;
-	b.chk = mcr_xcalloc(opt.batch, sizeof(*b.chk));
-	b.idx = mcr_xcalloc(opt.batch * b.k, sizeof(*b.idx));
-	b.reqs = mcr_xcalloc(opt.batch * b.w, sizeof(*b.reqs));
+	b.fmt = o.format;
+	b.ks = &ks;
+	b.keys = mcr_xcalloc(o.batch, sizeof(*b.keys));
+	b.chk = mcr_xcalloc(o.batch, sizeof(*b.chk));
+	b.cas0 = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.cas0));
+	tally.guard.limit = o.misplaced_limit;
 	tally.start = pace.start = mcr_now();
-	pace.rate = opt.rate;
-	pace.show = opt.progress;
+	pace.rate = o.rate;
+	pace.show = o.progress;
 	for (;;) {
-		b.n = 0;
-		while (b.n < opt.batch && mcr_keys_next(&c, &opt.ks, &b.chk[b.n].k))
-			b.n++;
+		for (b.n = 0; b.n < o.batch && !mcr_stop && mcr_keys_next(&c, &ks, &b.keys[b.n]); b.n++)
+			;
 		if (b.n == 0)
 			break;
-		check_batch(&b, o.format);
+		first_read(&b, &aside);
 	}
+	if (!mcr_stop)
+		recheck(&b, &aside, o.batch);
+	confirm_held(&b, o.batch);
+	tally.interrupted = mcr_stop != 0;
+	if (tally.interrupted)
+		mcr_warn("interrupted: the counts cover the keys checked so far");
 	progress(true);
 	secs = mcr_now() - tally.start;
-	if (tally.cls[C_UNREACHABLE] || opt.ks.trouble)
-		status = MCR_TROUBLE;
-	else if (opt.policy == P_NONE || opt.dry_run)
-		status = tally.checked > tally.cls[C_OK] || tally.cls[C_MISPLACED] ? MCR_NO : MCR_YES;
-	else
-		status = tally.checked - tally.cls[C_OK] + tally.cls[C_MISPLACED] > tally.repaired ? MCR_NO
-		                                                                                   : MCR_YES;
+	status = exit_status(ks.trouble);
 	summary(o.format, secs);
 	if (opt.prometheus)
-		prometheus(opt.prometheus, secs, status);
-	for (size_t j = 0; j < opt.batch * b.w; j++)
-		mcr_req_clear(&b.reqs[j]);
+		prometheus(secs, status);
+
+	mcr_spool_close(&aside);
+	mcr_spool_close(&held);
+	for (size_t j = 0; j < o.batch; j++)
+		free(b.chk[j].st);
+	mcr_fan_free(&b.f);
+	mcr_fan_free(&b.w);
+	mcr_fan_free(&b.v);
+	mcr_fan_free(&b.p);
+	free(b.keys);
 	free(b.chk);
-	free(b.idx);
-	free(b.reqs);
-	mcr_keys_close(&opt.ks);
+	free(b.cas0);
+	mcr_keys_close(&ks);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();
 	return status;

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: ISC */
 /* Options every tool accepts, merged with the tool's own into one getopt_long table,
  * so that --help, parsing and the man pages have one list to agree with. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "mcr.h"
 
@@ -26,6 +28,28 @@ enum {
 	O_QUIET,
 	O_HELP,
 	O_VERSION,
+	O_KEYS_FROM,
+	O_ALL,
+	O_SHARD,
+	O_RATE,
+	O_BATCH,
+	O_PROGRESS,
+	O_NO_PROGRESS,
+	O_MISPLACED_LIMIT,
+};
+
+/* For the tools that take many keys (mcrverify, mcrcopy): where they come from, and how fast. */
+static const struct mcr_option keyopts[] = {
+    {"keys-from", 'k', "FILE", "the percent-encoded keys of FILE, one per line (- is stdin)", O_KEYS_FROM},
+    {"all", 'a', NULL, "every key on every server (lru_crawler metadump)", O_ALL},
+    {"shard", 0, "I/N", "only shard I of N of the keys", O_SHARD},
+    {"rate", 0, "KEYS_PER_S", "at most this many keys per second", O_RATE},
+    {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
+    {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
+    {"no-progress", 0, NULL, "no progress line, even on a terminal", O_NO_PROGRESS},
+    {"misplaced-limit", 0, "PERCENT", "no write when more listed copies are outside their copy set (default 5)",
+     O_MISPLACED_LIMIT},
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static const struct mcr_option common[] = {
@@ -45,7 +69,7 @@ static const struct mcr_option common[] = {
     {"username", 'u', "NAME", "SASL user ($MEMCACHED_PASSWORD or --password-file)", O_USERNAME},
     {"password-file", 0, "PATH", "read the SASL password from a file", O_PASSWORD_FILE},
     {"format", 0, "FMT", "output format: text, tsv, json", O_FORMAT},
-    {"verbose", 'v', NULL, "report every copy", O_VERBOSE},
+    {"verbose", 'v', NULL, "more records (see the tool's page); -vv: a trace on stderr", O_VERBOSE},
     {"quiet", 'q', NULL, "no diagnostics, only the exit status", O_QUIET},
     {"help", 'h', NULL, "show this help and exit", O_HELP},
     {"version", 'V', NULL, "show the version and exit", O_VERSION},
@@ -89,14 +113,22 @@ mcr_usage(const struct mcr_tool *tool, int status)
 	size_t i;
 
 	for (i = 0; tool->synopsis[i]; i++)
-		fprintf(fp, "%s %s [options] %s\n", i ? "      " : "usage:", tool->name, tool->synopsis[i]);
+		fprintf(fp, "%s %s [options]%s%s\n", i ? "      " : "usage:", tool->name, *tool->synopsis[i] ? " " : "",
+		        tool->synopsis[i]);
 	if (status) {
 		fprintf(fp, "Try '%s --help' for more information.\n", tool->name);
 		exit(status);
 	}
-	fprintf(fp, "%s\n\nOptions:\n", tool->summary);
-	print_options(fp, tool->options);
-	fprintf(fp, "\nCommon options:\n");
+	fprintf(fp, "%s\n", tool->summary);
+	if (tool->options[0].name) {
+		fprintf(fp, "\nOptions:\n");
+		print_options(fp, tool->options);
+	}
+	if (tool->keys) {
+		fprintf(fp, "\nKey options:\n");
+		print_options(fp, keyopts);
+	}
+	fprintf(fp, "\nCommon options (mcr(7)):\n");
 	print_options(fp, common);
 	fprintf(fp, "\nExit status: 0 yes, 1 no, 2 trouble. See %s(1) and mcr(7).\n", tool->name);
 	mcr_finish_stdout();
@@ -165,23 +197,69 @@ common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const cha
 		printf("%s (mcr) %s\n", tool->name, VERSION);
 		mcr_finish_stdout();
 		exit(0);
+	case O_KEYS_FROM:
+		/* a second file would silently replace the first: one file, as cat(1) joins them */
+		if (o->keys_file)
+			mcr_usage_error("--keys-from: given twice; give one file (cat A B | %s -k -)",
+			                tool->name);
+		o->keys_file = arg;
+		break;
+	case O_ALL: o->all = true; break;
+	case O_SHARD: {
+		const char *why = mcr_parse_shard(arg, &o->shard, &o->nshards);
+		if (why)
+			mcr_usage_error("--shard: \"%s\" is %s", mcr_key_shown(arg, strlen(arg)), why);
+		break;
 	}
+	case O_RATE: o->rate = mcr_number("--rate", arg, 1, 100000000); break;
+	case O_BATCH: o->batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
+	case O_PROGRESS: o->progress = 1; break;
+	case O_NO_PROGRESS: o->progress = 0; break;
+	case O_MISPLACED_LIMIT:
+		o->misplaced_limit = (unsigned)mcr_number("--misplaced-limit", arg, 0, 100);
+		break;
+	}
+}
+
+const char *
+mcr_parse_shard(const char *arg, uint64_t *shard, uint64_t *nshards)
+{
+	const char *slash = strchr(arg, '/');
+	char i[24];
+	uint64_t a, b;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(i))
+		return "not I/N";
+	memcpy(i, arg, (size_t)(slash - arg));
+	i[slash - arg] = '\0';
+	if (mcr_parse_uint(i, 1000000, &a) < 0 || mcr_parse_uint(slash + 1, 1000000, &b) < 0 || b == 0 ||
+	    a == 0 || a > b)
+		return "not I/N with 1 <= I <= N <= 1000000";
+	*shard = a;
+	*nshards = b;
+	return NULL;
 }
 
 int
 mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, char **argv)
 {
-	size_t ntool = count(tool->options), ncommon = count(common), nlo = 0, nso = 0, i;
-	struct option *lo = mcr_xmalloc((ntool + ncommon + 1) * sizeof(*lo));
-	char *so = mcr_xmalloc(3 * (ntool + ncommon) + 2);
+	size_t ntool = count(tool->options), ncommon = count(common), nkeys = tool->keys ? count(keyopts) : 0;
+	size_t nall = ntool + ncommon + nkeys, nlo = 0, nso = 0, i;
+	struct option *lo = mcr_xmalloc((nall + 1) * sizeof(*lo));
+	char *so = mcr_xmalloc(3 * nall + 2);
 	int c, id;
 
 	memset(o, 0, sizeof(*o));
 	o->replicas = -1;
 	o->timeout_ms = MCR_DEFAULT_TIMEOUT;
+	o->batch = 500;
+	o->progress = -1;
+	o->misplaced_limit = 5;
 	so[nso++] = ':';
 	for (i = 0; i < ntool; i++)
 		add(lo, &nlo, so, &nso, &tool->options[i]);
+	for (i = 0; i < nkeys; i++)
+		add(lo, &nlo, so, &nso, &keyopts[i]);
 	for (i = 0; i < ncommon; i++)
 		add(lo, &nlo, so, &nso, &common[i]);
 	memset(&lo[nlo], 0, sizeof(*lo));
@@ -209,15 +287,19 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 		id = c;
 		if (c < 256) {
 			id = short_to_id(tool->options, c);
+			if (id < 0 && tool->keys)
+				id = short_to_id(keyopts, c);
 			if (id < 0)
 				id = short_to_id(common, c);
 		}
 		if (id >= O_SERVERS)
 			common_option(tool, o, id, optarg);
 		else
-			tool->handle(id, optarg, tool->ctx);
+			tool->handle(id, optarg);
 	}
 	free(lo);
 	free(so);
+	if (o->progress < 0)
+		o->progress = isatty(2);
 	return optind;
 }

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: ISC */
 /* Errors, numbers and memory: the small things every tool needs. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +13,78 @@
 const char *mcr_prog = "mcr";
 bool mcr_quiet;
 int mcr_verbose;
+volatile sig_atomic_t mcr_stop;
 
+static struct timespec first_signal;
+
+/* The first SIGINT or SIGTERM asks the tool to stop cleanly; another one a second or more
+ * later kills it. One sent twice at once is one: timeout(1) signals the tool and then its
+ * whole process group, and systemd may too. */
+static void
+on_signal(int sig)
+{
+	struct timespec now;
+	int e = errno;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!mcr_stop) {
+		mcr_stop = sig;
+		first_signal = now;
+	} else if (now.tv_sec - first_signal.tv_sec > 1 ||
+	           (now.tv_sec - first_signal.tv_sec == 1 && now.tv_nsec >= first_signal.tv_nsec)) {
+		signal(sig, SIG_DFL);
+		raise(sig); /* delivered once the handler returns */
+	}
+	errno = e;
+}
+
+/* The tool starts: its name for messages, and SIGINT or SIGTERM asks it to stop cleanly
+ * (on_signal). And a tool is a filter: a reader that closed its end of
+ * standard output (`| head -1`) ends the run at once and quietly, by SIGPIPE, even when
+ * the parent left SIGPIPE ignored or blocked. Sockets are written with MSG_NOSIGNAL. */
 void
 mcr_setprog(const char *argv0)
 {
 	const char *p = argv0 ? strrchr(argv0, '/') : NULL;
+	struct sigaction sa;
+	sigset_t set;
 
 	if (argv0 && *argv0)
 		mcr_prog = p ? p + 1 : argv0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = 0; /* no SA_RESTART: a wait in poll() returns at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* A temporary file in $TMPDIR (default /tmp), gone once closed. */
+FILE *
+mcr_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+	FILE *fp;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	path = mcr_xasprintf("%s/mcr.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path);
+	free(path);
+	if (fd < 0 || !(fp = fdopen(fd, "w+"))) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return fp;
 }
 
 /* Length of the valid UTF-8 sequence at s that is not a C1 control, or 0. */
@@ -178,6 +244,23 @@ mcr_xstrdup(const char *s)
 	return memcpy(mcr_xmalloc(n), s, n);
 }
 
+char *
+mcr_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = mcr_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 double
 mcr_now(void)
 {
@@ -187,25 +270,54 @@ mcr_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A closed standard output: the end of the run, quiet, as for any filter. */
+_Noreturn void
+mcr_stdout_closed(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+	_exit(MCR_TROUBLE); /* not reached */
+}
+
+/* What is buffered for standard output goes out now: a reader that went away ends the
+ * run (mcr_stdout_closed), and a full disk is trouble, reported at once rather than
+ * after the rest of the run. */
+void
+mcr_check_stdout(void)
+{
+	int e;
+
+	if (fflush(stdout) == EOF)
+		e = errno;
+	else if (ferror(stdout))
+		e = EIO; /* an earlier write failed, its errno gone */
+	else
+		return;
+	if (e == EPIPE)
+		mcr_stdout_closed();
+	if (!mcr_quiet)
+		fprintf(stderr, "%s: write error on standard output: %s\n", mcr_prog, strerror(e));
+	exit(MCR_TROUBLE);
+}
+
 /* A full disk or a closed pipe must not pass for success. */
 void
 mcr_finish_stdout(void)
 {
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		if (!mcr_quiet)
-			fprintf(stderr, "%s: write error on standard output: %s\n", mcr_prog,
-			        strerror(errno));
-		exit(MCR_TROUBLE);
-	}
+	mcr_check_stdout();
 }
 
-/* After each batch: a progress line on stderr, at most twice a second (and the last one),
- * then a sleep that keeps the run at or below rate keys per second. */
+/* After each batch: the batch's records out (so that a closed pipe or a full disk shows at
+ * once), a progress line on stderr, at most twice a second (and the last one), then a sleep
+ * that keeps the run at or below rate keys per second. */
 void
 mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, bool last)
 {
-	double now = mcr_now(), el = now - p->start;
+	double now, el;
 
+	mcr_check_stdout();
+	now = mcr_now();
+	el = now - p->start;
 	if (p->show && !mcr_quiet && (last || now - p->shown >= 0.5)) {
 		p->shown = now;
 		fprintf(stderr, "\r%s: %llu keys, %llu %s, %.0f keys/s   %s", mcr_prog,
@@ -217,4 +329,61 @@ mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, 
 		if (ahead > 0)
 			usleep((useconds_t)(ahead * 1e6));
 	}
+}
+
+/* Output files are written beside their path and renamed over it when done, so a run that
+ * fails or finds nothing leaves what was there; one left unfinished is removed at exit. */
+static struct mcr_outfile *outfiles[8];
+
+static void
+remove_unfinished(void)
+{
+	for (size_t i = 0; i < sizeof(outfiles) / sizeof(outfiles[0]); i++)
+		if (outfiles[i] && outfiles[i]->tmp)
+			unlink(outfiles[i]->tmp);
+}
+
+void
+mcr_outfile_open(struct mcr_outfile *of, const char *path, const char *option)
+{
+	static bool registered;
+	size_t i;
+
+	of->path = path;
+	of->option = option;
+	of->tmp = mcr_xasprintf("%s.%ld.tmp", path, (long)getpid());
+	if (!(of->fp = fopen(of->tmp, "w"))) {
+		int e = errno;
+		free(of->tmp);
+		of->tmp = NULL;
+		mcr_usage_error("%s: %s: %s", option, path, strerror(e));
+	}
+	for (i = 0; i < sizeof(outfiles) / sizeof(outfiles[0]) && outfiles[i]; i++)
+		;
+	if (i < sizeof(outfiles) / sizeof(outfiles[0]))
+		outfiles[i] = of;
+	if (!registered)
+		atexit(remove_unfinished);
+	registered = true;
+}
+
+/* keep: rename over the path; otherwise the path is left as it was. */
+void
+mcr_outfile_close(struct mcr_outfile *of, bool keep)
+{
+	int e = 0;
+
+	if (!of->tmp)
+		return;
+	if (fclose(of->fp) == EOF)
+		e = errno;
+	else if (keep && rename(of->tmp, of->path) < 0)
+		e = errno;
+	if (e || !keep)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+	of->fp = NULL;
+	if (e && keep)
+		mcr_die(MCR_TROUBLE, "%s: %s: %s", of->option, of->path, strerror(e));
 }

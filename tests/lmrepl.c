@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * lmrepl: write and read through libmemcached's OWN replication, so that the
  * tests can cross-check where mcr places copies against what the library does.
@@ -13,6 +14,7 @@
  * Commands:
  *   set KEY VALUE         memcached_set() with the replicas, then flush and quit
  *   setmany PREFIX COUNT  the same for PREFIX0 .. PREFIX<COUNT-1>, each value its key
+ *   deletemany PREFIX FROM TO  memcached_delete() of PREFIX<FROM> .. PREFIX<TO-1>, replicated
  *   get KEY               libmemcached's replicated get: the value, no newline
  *   incr KEY N            memcached_increment(): the new value
  *   where KEY...          KEY, memcached_generate_hash() index, that server
@@ -76,7 +78,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: lmrepl [-kLPS] [-c config] [-d distribution] [-H hash] "
 	                "[-n namespace] [-r replicas] [-s servers] command [arg ...]\n"
-	                "commands: set key value | setmany prefix count | get key | "
+	                "commands: set key value | setmany prefix count | deletemany prefix from to | "
+	                "get key | "
 	                "incr key n | where key ... | copies key ... | servers | hashes\n");
 	exit(2);
 }
@@ -273,6 +276,27 @@ cmd_setmany(memcached_st *memc, const char *prefix, unsigned long long count)
 	return status;
 }
 
+/* libmemcached's own replicated delete (delete.cc): the primary's DELETE and then the replicas'
+ * quiet DELETEQs are sent at once, and only the primary's answer is waited for. A copy already
+ * gone is fine: the answers are not looked at (a replica's "not found" to a quiet delete is read
+ * as the next command's answer, upstream issue #142). */
+static int
+cmd_deletemany(memcached_st *memc, const char *prefix, unsigned long long from, unsigned long long to)
+{
+	char key[MEMCACHED_MAX_KEY];
+
+	for (unsigned long long i = from; i < to; i++) {
+		int len = snprintf(key, sizeof(key), "%s%llu", prefix, i);
+		if (len < 0 || (size_t)len >= sizeof(key))
+			errx(2, "deletemany: prefix \"%s\" is too long", prefix);
+		memcached_return_t rc = memcached_delete(memc, key, (size_t)len, 0);
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
+			warnx("delete %s: %s", key, memcached_last_error_message(memc));
+	}
+	finish(memc);
+	return 0;
+}
+
 static int
 cmd_get(memcached_st *memc, const char *key)
 {
@@ -442,6 +466,9 @@ main(int argc, char *argv[])
 		status = cmd_set(memc, argv[1], argv[2]);
 	else if (strcmp(cmd, "setmany") == 0 && argc == 3)
 		status = cmd_setmany(memc, argv[1], number(argv[2], 1000000000, "setmany"));
+	else if (strcmp(cmd, "deletemany") == 0 && argc == 4)
+		status = cmd_deletemany(memc, argv[1], number(argv[2], 1000000000, "deletemany"),
+		                        number(argv[3], 1000000000, "deletemany"));
 	else if (strcmp(cmd, "get") == 0 && argc == 2)
 		status = cmd_get(memc, argv[1]);
 	else if (strcmp(cmd, "incr") == 0 && argc == 3)
