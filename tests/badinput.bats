@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Bad input: every case exits exactly 2 (never a crash), prints nothing on stdout and one line on
 # stderr that names the problem, and sends nothing: the servers stay empty (HACKING.md "Messages").
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
-# Concurrency: `mcrverify --repair` (each policy) and `mcrcopy --rebuild` race an application that
-# keeps updating the same keys through libmemcached's own replication (tests/lmrepl.c), and must
-# never overwrite one of its writes (issue 5; HACKING.md "mcrverify" Repair, "mcrcopy" --rebuild).
+# SPDX-License-Identifier: ISC
+# Concurrency: `mcrverify --repair` (each policy), `mcrcopy --rebuild` and `mcrcopy --heal` race an application that
+# keeps updating and deleting the same keys through libmemcached's own replication
+# (tests/lmrepl.c), and must never overwrite one of its writes nor bring back a key it deleted
+# (HACKING.md "mcrverify" Repair, "mcrcopy" --rebuild).
 #
 # What "never overwritten" means: the tool may write a value that the application overwrites
 # later (the application's write lands last: fine); what must never happen is the tool's write
@@ -26,15 +28,20 @@
 # tool that replaces copies with plain sets (no CAS), or fills absent ones with set instead of
 # add, fails every one of these tests; a read-only tool passes them.
 #
-# Each test runs ROUNDS races of ROUND_MS, each on keys of its own, in about 8 to 12 s.
+# Each test runs ROUNDS races, each on keys of its own, in about 8 to 12 s. A race lasts, whatever
+# the speed of the machine, until the writer has written MINV versions, the tool has finished
+# MINRUNS runs since the writer's first version, and one run of the race has done work (repaired
+# or copied a key); or until the writer has run out of versions. Then the writer has its last
+# word, while the tool still runs.
 
 bats_require_minimum_version 1.5.0
 load helper
 
 ROUNDS=20     # races per test
-ROUND_MS=250  # how long the writer and the tool overlap before the writer's last word
-# under valgrind (MCR_SLOW) a tool run takes about a second: fewer, longer rounds
-[ -z "${MCR_SLOW:-}" ] || { ROUNDS=3; ROUND_MS=3000; }
+# under valgrind (MCR_SLOW=10) a tool run takes about a second: fewer rounds
+[ "$MCR_SLOW" -lt 10 ] || ROUNDS=3
+MINV=6        # versions the writer writes in a race, at least
+MINRUNS=3     # tool runs that finish during a race, after the writer's first version, at least
 NKEYS=200     # keys per round
 CHUNK=10      # keys the writer retires at a time (their last word)
 FILL=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz # 78 versions
@@ -54,10 +61,6 @@ teardown() {
 	done
 	stop_servers
 }
-
-lmrepl() { timeout -k 2 20 "$MCR_BIN/lmrepl" "$@"; }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The keys of round R: BASE=r<R>., keys BASE+FILL+0 .. BASE+FILL+<NKEYS-1> (in $D/keys, one per
 # line, for -k: no byte needs percent-encoding); $D/holds.I lists the keys with a copy on server
@@ -85,7 +88,7 @@ lose_copies() {
 	local i=$1 count=$2
 	awk -v pre="$BASE$FILL" -v n="$count" '{ if (substr($0, length(pre) + 1) + 0 < n) printf "delete %s noreply\r\n", $0 }
 		END { printf "quit\r\n" }' "$D/holds.$i" |
-		timeout 5 bash -c "exec 9<>/dev/tcp/127.0.0.1/${PORTS[$i]}; cat >&9; cat <&9" >/dev/null
+		timeout "$(slow 5)" bash -c "exec 9<>/dev/tcp/127.0.0.1/${PORTS[$i]}; cat >&9; cat <&9" >/dev/null
 }
 
 # The application: versions 1, 2, ... of the keys until $D/stop exists, then one last replicated
@@ -96,8 +99,9 @@ lose_copies() {
 # words, not one, the writer retires the top CHUNK keys after every even (replicated, and not
 # followed by lost copies) version; half of them follow a primaries-only one, when the tool is
 # busy repairing exactly those keys: that version is their last. $D/last gets a line
-# "FROM TO VERSION" per retirement: keys FROM..TO-1 last hold VERSION. A failed write goes to
-# $D/writer.err.
+# "FROM TO VERSION" per retirement: keys FROM..TO-1 last hold VERSION; every other retirement
+# deletes its keys instead (a replicated delete), "FROM TO -": no copy of them may come back. A
+# failed write goes to $D/writer.err.
 writer() {
 	local repl=$1 v=0 c=$NKEYS lost=0
 	while [ ! -e "$D/stop" ]; do
@@ -111,8 +115,16 @@ writer() {
 			;;
 		*) write_version "$v" "$repl" "$c" || echo "version $v failed" >>"$D/writer.err" ;;
 		esac
+		echo "$v" >"$D/version"
 		if ((v % 2 == 0 && c > CHUNK)); then
-			echo "$((c - CHUNK)) $c $v" >>"$D/last"
+			# every other retirement is a delete: the keys' last word is that they are gone
+			if ((v % 4 == 0)); then
+				lmrepl -s "$SERVERS" -r "$repl" -P -n "$BASE" deletemany "$FILL" $((c - CHUNK)) "$c" ||
+					echo "delete of keys $((c - CHUNK)).. failed" >>"$D/writer.err"
+				echo "$((c - CHUNK)) $c -" >>"$D/last"
+			else
+				echo "$((c - CHUNK)) $c $v" >>"$D/last"
+			fi
 			c=$((c - CHUNK))
 		fi
 	done
@@ -133,27 +145,56 @@ tool_loop() {
 	local rc
 	while [ ! -e "$D/tstop" ]; do
 		rc=0
-		timeout -k 2 20 "$@" >>"$D/tool.out" 2>>"$D/tool.err" || rc=$? # bats' errexit holds here too
+		bounded "$@" >>"$D/tool.out" 2>>"$D/tool.err" || rc=$? # bats' errexit holds here too
 		echo "$rc" >>"$D/tool.rc"
 	done
 }
 
-# wait_gone PID WHAT: PID exits within 15 s
+# stopped PID: process PID has exited
+stopped() { ! kill -0 "$1" 2>/dev/null; }
+
+# wait_gone PID WHAT: PID exits within 15 s (times MCR_SLOW)
 wait_gone() {
-	local c=0
-	while kill -0 "$1" 2>/dev/null && [ $c -lt 750 ]; do sleep 0.02; c=$((c + 1)); done
-	! kill -0 "$1" 2>/dev/null || fail "$2 did not stop"
+	wait_until -t 15 stopped "$1" || fail "$2 did not stop"
 	wait "$1" 2>/dev/null || true
 }
 
-# copies_off LAST: every copy of every key that the file LAST (lines "FROM TO VERSION") gives a
-# last version holds that version; prints the first few that do not (one get per server)
+# written: the last version the writer has written (0: none yet); runs: the tool runs finished
+written() {
+	local v
+	v=$(cat "$D/version" 2>/dev/null || true)
+	echo "${v:-0}"
+}
+runs() { if [ -e "$D/tool.rc" ]; then wc -l <"$D/tool.rc"; else echo 0; fi; }
+
+# worked: a run of this race (its output after OUT0 bytes of $D/tool.out) did work: WORK, a
+# field of the json summary (repaired, copied), above 0
+worked() {
+	tail -c +$((OUT0 + 1)) "$D/tool.out" 2>/dev/null |
+		jq -R --arg f "$WORK" 'fromjson? | select(.summary == "summary") | .[$f] | select(type == "number" and . > 0)' |
+		grep -q .
+}
+
+# raced: the race has gone on long enough (see the top of the file)
+raced() {
+	local v
+	v=$(written)
+	[ "$v" -ge "$MINV" ] && [ "$(runs)" -ge $((RUNS0 + MINRUNS)) ] && { worked || [ "$v" -ge $((${#FILL} - 3)) ]; }
+}
+
+# copies_off LAST [live]: every copy of every key that the file LAST (lines "FROM TO VERSION")
+# gives a last version holds that version, and no copy of a key it deleted ("FROM TO -") is
+# left; prints the first few that do not (one get per server). live: while the tool runs,
+# deleted keys are not looked at: a fill that races a delete cannot be made atomic by any
+# client (an add cannot be made conditional on another server's copy), so the tool takes such
+# a copy back once it sees the delete (at once, and again a second later: see mcrverify(1)
+# REPAIR); what must hold is that no copy is left once the tool's run is over.
 copies_off() {
-	local last=$1 s
+	local last=$1 live=${2:-} s
 	for s in "${!PORTS[@]}"; do
 		printf 'get %s\r\nquit\r\n' "$(tr '\n' ' ' <"$D/holds.$s")" |
-			timeout 5 bash -c "exec 9<>/dev/tcp/127.0.0.1/${PORTS[$s]}; cat >&9; cat <&9" | tr -d '\r' |
-			awk -v holds="$D/holds.$s" -v last="$last" -v fill="$FILL" -v pre="$BASE$FILL" -v s="$s" '
+			timeout "$(slow 5)" bash -c "exec 9<>/dev/tcp/127.0.0.1/${PORTS[$s]}; cat >&9; cat <&9" | tr -d '\r' |
+			awk -v holds="$D/holds.$s" -v last="$last" -v fill="$FILL" -v pre="$BASE$FILL" -v s="$s" -v live="$live" '
 				BEGIN {
 					while ((getline k < holds) > 0) want[k] = 1
 					while ((getline l < last) > 0) { split(l, f, " "); for (i = f[1]; i < f[2]; i++) ver[i] = f[3] }
@@ -164,6 +205,11 @@ copies_off() {
 						i = substr(k, length(pre) + 1)
 						if (!(i in ver))
 							continue
+						if (ver[i] == "-") {
+							if (live == "" && (k in have))
+								print "server " s ": key #" i ": a copy, though the writer deleted it last: the tool brought it back"
+							continue
+						}
 						if (!(k in have))
 							print "server " s ": key #" i ": no copy, though the writer wrote its last version " ver[i] " to it"
 						else if (have[k] != substr(fill, ver[i] + 1) i)
@@ -182,7 +228,7 @@ watcher() {
 	while [ ! -e "$D/tstop" ]; do
 		[ -s "$D/last" ] || { sleep 0.01; continue; }
 		cp "$D/last" "$D/last.seen"
-		bad=$(copies_off "$D/last.seen")
+		bad=$(copies_off "$D/last.seen" live)
 		[ -z "$bad" ] || echo "$bad" >>"$D/violations"
 	done
 }
@@ -212,10 +258,12 @@ check_final() {
 
 # race_round REPL ROUND TOOL ARGS...: one race of TOOL ARGS... against the writer
 race_round() {
-	local repl=$1 round=$2 end wpid tpid opid
+	local repl=$1 round=$2 wpid tpid opid
 	shift 2
 	REPL=$repl
-	rm -f "$D/stop" "$D/tstop" "$D/last" "$D/writer.done"
+	rm -f "$D/stop" "$D/tstop" "$D/last" "$D/writer.done" "$D/version"
+	OUT0=0
+	[ ! -e "$D/tool.out" ] || OUT0=$(wc -c <"$D/tool.out")
 	tool_loop "$@" 3>&- &
 	tpid=$!
 	BGPIDS+=("$tpid")
@@ -225,8 +273,10 @@ race_round() {
 	writer "$repl" 3>&- &
 	wpid=$!
 	BGPIDS+=("$wpid")
-	end=$(($(now_ms) + ROUND_MS))
-	while [ "$(now_ms)" -lt "$end" ]; do sleep 0.02; done
+	wait_until test -s "$D/version" || fail "round $round: the writer never wrote"
+	RUNS0=$(runs)
+	wait_until -t 60 raced ||
+		fail "round $round: $(written) versions, $(($(runs) - RUNS0)) tool runs, work done: $(worked && echo yes || echo no)"
 	touch "$D/stop"
 	wait_gone "$wpid" "the writer"
 	touch "$D/tstop"
@@ -251,20 +301,24 @@ json_total() {
 
 repair_race() {
 	local policy=$1 nservers=$2 repl=$3 round t0 r
+	WORK=repaired
 	start_servers "$nservers"
 	t0=$(now_ms)
 	for ((round = 1; round <= ROUNDS; round++)); do
 		round_keys "$round" "$repl"
 		# half the rounds repair what the first read saw; half look again first, as by default
+		# --confirm-delay: the writer's deletes reach every copy within milliseconds (it makes
+		# no request that would keep them waiting in its write buffer); a tenth of a second is
+		# plenty, and keeps the runs short
 		race_round "$repl" "$round" "$MCR_BIN/mcrverify" -s "$SERVERS" -r "$repl" -t 2000 \
-			--recheck-delay=$((round % 2 ? 0 : 20)) --repair="$policy" --format=json -k "$D/keys"
+			--recheck-delay=$((round % 2 ? 0 : 20)) --confirm-delay=100 --repair="$policy" --format=json -k "$D/keys"
 	done
 	check_runs
 	r=$(json_total repaired)
 	echo "# --repair=$policy: $ROUNDS rounds in $(($(now_ms) - t0)) ms, $(wc -l <"$D/tool.rc") runs, $r keys repaired, $(json_total skipped) skipped, $(json_total failed) failed" >&3
 	[ "$r" -gt 0 ] || fail "no repair ever happened: the race tested nothing"
 	# and the last round's keys are consistent now
-	run -0 timeout 20 "$MCR_BIN/mcrverify" -s "$SERVERS" -r "$repl" -k "$D/keys"
+	run -0 mcrverify -s "$SERVERS" -r "$repl" -k "$D/keys"
 }
 
 @test "--repair=primary racing a replicated writer: every copy ends with the writer's last value" {
@@ -280,10 +334,12 @@ repair_race() {
 }
 
 @test "--rebuild of an emptied server racing a replicated writer: every copy ends with the writer's last value" {
-	local round t0 x c
+	# a heal round waits for a restart pass and a confirming pass: fewer rounds than the others
+	local round t0 x c rounds=$((ROUNDS < 3 ? ROUNDS : 3))
+	WORK=copied
 	start_servers 3
 	t0=$(now_ms)
-	for ((round = 1; round <= ROUNDS; round++)); do
+	for ((round = 1; round <= rounds; round++)); do
 		# the server to rebuild, restarted empty while the application is idle (during the
 		# round the writer makes it, and the others, lose copies again)
 		x=$((round % 3))
@@ -292,16 +348,42 @@ repair_race() {
 		round_keys "$round" 1
 		# half the rounds list every key (metadump), half name them
 		if ((round % 2)); then
-			race_round 1 "$round" "$MCR_BIN/mcrcopy" -s "$SERVERS" -t 2000 --rebuild="$(srv "$x")" \
-				--format=json
+			race_round 1 "$round" "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 -t 2000 --rebuild="$(srv "$x")" \
+				--confirm-delay=100 --format=json
 		else
-			race_round 1 "$round" "$MCR_BIN/mcrcopy" -s "$SERVERS" -t 2000 --rebuild="$(srv "$x")" \
-				--format=json -k "$D/keys"
+			race_round 1 "$round" "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 -t 2000 --rebuild="$(srv "$x")" \
+				--confirm-delay=100 --format=json -k "$D/keys"
 		fi
 	done
 	check_runs
 	c=$(json_total copied)
 	echo "# --rebuild: $ROUNDS rounds in $(($(now_ms) - t0)) ms, $(wc -l <"$D/tool.rc") runs, $c keys copied, $(json_total present) already present, $(json_total failed) failed" >&3
 	[ "$c" -gt 0 ] || fail "no rebuild ever copied a key: the race tested nothing"
-	run -0 timeout 20 "$MCR_BIN/mcrverify" -s "$SERVERS" -k "$D/keys"
+	run -0 mcrverify -s "$SERVERS" -k "$D/keys"
+}
+
+@test "--heal of a restarted server racing a replicated writer: every copy ends with the writer's last value" {
+	# a heal round waits for a restart pass and a confirming pass: fewer rounds than the others
+	local round t0 x c rounds=$((ROUNDS < 3 ? ROUNDS : 3))
+	WORK=copied
+	start_servers 3
+	t0=$(now_ms)
+	for ((round = 1; round <= rounds; round++)); do
+		# the round's keys written once, a pass that records every server, then a server
+		# restarted while the application is idle: the heal's passes find the restart by its
+		# new process id and rebuild it while the writer writes
+		x=$((round % 3))
+		round_keys "$round" 1
+		write_version 0 1 "$NKEYS"
+		bounded "$MCR_BIN/mcrcopy" -q -s "$SERVERS" -r 1 --heal --state="$D/heal.state" || true
+		stop_server "$x" || true
+		start_server_at "$x"
+		race_round 1 "$round" "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 -t 2000 --heal --state="$D/heal.state" \
+			--confirm-delay=100 --format=json
+	done
+	check_runs
+	c=$(json_total copied)
+	echo "# --heal: $rounds rounds in $(($(now_ms) - t0)) ms, $(wc -l <"$D/tool.rc") runs, $c keys copied, $(json_total present) already present, $(json_total failed) failed" >&3
+	[ "$c" -gt 0 ] || fail "no heal ever copied a key: the race tested nothing"
+	run -0 mcrverify -s "$SERVERS" -k "$D/keys"
 }

@@ -1,21 +1,15 @@
-# Shared by mcrset.bats, mcrget.bats, mcrdel.bats and badinput.bats (after `load helper`):
-# bounded tool runs, placement computed by hand, and per-server inspection.
+# SPDX-License-Identifier: ISC
+# Shared by mcrset.bats, mcrget.bats, mcrdel.bats, badinput.bats and output.bats (after
+# `load helper`, which bounds every tool run): placement computed by hand, and per-server
+# inspection.
 #
-#   mcrset/mcrget/mcrdel ARGS...   the tool under test, killed after 30 s (a hang fails, never blocks)
 #   copy_idx KEY N R               index of the server that holds copy R of KEY among N servers
 #                                  (modula distribution, default one-at-a-time hash: libmemcached's defaults)
 #   assert_copy I KEY VALUE [FL]   server I alone holds KEY=VALUE (ASCII `get`, flags FL, default 0)
 #   assert_no_copy I KEY           server I alone does not hold KEY
 #   assert_servers_empty           nothing was ever stored on any running server
 #   assert_json_lines              every line of $output is one valid JSON object
-#   now_ms                         wall clock in milliseconds
 #   server_down I, stop_all        stop server I / every server, quickly; teardown calls stop_all
-
-for _t in mcrset mcrget mcrdel; do
-	eval "$_t() { timeout -k 2 30 \"\$MCR_BIN/$_t\" \"\$@\"; }"
-	export -f "${_t?}"
-done
-unset _t
 
 # libhashkit's one-at-a-time hash (MEMCACHED_HASH_DEFAULT) over the bytes of $1
 oaat() {
@@ -64,8 +58,6 @@ assert_json_lines() {
 		jq -e 'type == "object"' <<<"$line" >/dev/null || fail "not a JSON object: $line"
 	done <<<"$output"
 }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # store KEY=VALUE [flags] on server I alone (ASCII set), bypassing the tools
 mcset() {

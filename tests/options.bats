@@ -1,5 +1,7 @@
 #!/usr/bin/env bats
-# The options of every tool are the same in `TOOL --help`, man/TOOL.1, the bash completion
+# SPDX-License-Identifier: ISC
+# The options of every tool are the same in `TOOL --help`, man/TOOL.1 (with mcr(7) for the
+# options all tools share), the bash completion
 # (completions/mcr.bash, run for real) and the zsh completion (completions/_mcr, read as
 # text), down to whether each option takes a value; the man pages lint clean; --help and
 # --version behave.
@@ -20,7 +22,7 @@ setup() {
 
 # from `TOOL --help`: the first long option of each option line, and what follows it
 help_opts() {
-	timeout 10 "$MCR_BIN/$1" --help | awk '
+	bounded "$MCR_BIN/$1" --help | awk '
 		/^ +-/ && match($0, /--[a-z][a-z0-9-]*(=\[|\[=|=)?/) {
 			o = substr($0, RSTART, RLENGTH); k = "none"
 			if (o ~ /(=\[|\[=)$/) k = "optional"; else if (o ~ /=$/) k = "required"
@@ -28,9 +30,16 @@ help_opts() {
 		}' | sort -u
 }
 
-# from the mdoc source of man/TOOL.1: the long option of each `.It Fl` entry
+# the mdoc source that documents TOOL's options: man/TOOL.1, and the COMMON OPTIONS section of
+# mcr(7), which every page refers to for the options all tools share
+man_src() {
+	cat "$ROOT/man/$1.1"
+	sed -n '/^\.Sh COMMON OPTIONS/,/^\.Sh /p' "$ROOT/man/mcr.7"
+}
+
+# from the mdoc source: the long option of each `.It Fl` entry
 man_opts() {
-	awk '
+	man_src "$1" | awk '
 		/^\.It .*Fl \\-[a-z]/ {
 			s = substr($0, index($0, "Fl \\-") + 3)
 			gsub(/\\-/, "-", s) # `Fl \-all` is --all: Fl adds one dash
@@ -39,7 +48,7 @@ man_opts() {
 			k = "none"
 			if (rest ~ /^ Ns Op =/) k = "optional"; else if (rest ~ /^ Ns =/) k = "required"
 			print o, k
-		}' "$ROOT/man/$1.1" | sort -u
+		}' | sort -u
 }
 
 # every --option mentioned anywhere in the rendered man/TOOL.1
@@ -127,8 +136,8 @@ compare() {
 @test "the short options in --help are those of the man page" {
 	local t problems=
 	for t in $(documented); do
-		timeout 10 "$MCR_BIN/$t" --help | grep -oE '^ +-[a-zA-Z],' | tr -d ' ,' | sort -u >"$BATS_TEST_TMPDIR/$t.hs"
-		grep '^\.It Fl [a-zA-Z]\>' "$ROOT/man/$t.1" | awk '{ print "-" $3 }' | sort -u >"$BATS_TEST_TMPDIR/$t.ms"
+		bounded "$MCR_BIN/$t" --help | grep -oE '^ +-[a-zA-Z],' | tr -d ' ,' | sort -u >"$BATS_TEST_TMPDIR/$t.hs"
+		man_src "$t" | grep '^\.It Fl [a-zA-Z]\>' | awk '{ print "-" $3 }' | sort -u >"$BATS_TEST_TMPDIR/$t.ms"
 		compare --help "$BATS_TEST_TMPDIR/$t.hs" "man/$t.1" "$BATS_TEST_TMPDIR/$t.ms" "$t"
 	done
 	[ -z "$problems" ] || fail "short options differ:"$'\n'"$problems"
@@ -177,10 +186,10 @@ compare() {
 	local t
 	[ -n "$VERSION" ] || fail "no VERSION in config.mk"
 	for t in $TOOLS; do
-		run -0 --separate-stderr "$MCR_BIN/$t" --version
+		run -0 --separate-stderr bounded "$MCR_BIN/$t" --version
 		assert_output "$t (mcr) $VERSION"
 		assert_equal "$stderr" ""
-		run -0 --separate-stderr "$MCR_BIN/$t" -V
+		run -0 --separate-stderr bounded "$MCR_BIN/$t" -V
 		assert_output "$t (mcr) $VERSION"
 	done
 }
@@ -188,11 +197,11 @@ compare() {
 @test "TOOL --help prints the usage on stdout and exits 0; -h the same" {
 	local t
 	for t in $TOOLS; do
-		run -0 --separate-stderr "$MCR_BIN/$t" --help
+		run -0 --separate-stderr bounded "$MCR_BIN/$t" --help
 		assert_line --index 0 --regexp "^usage: $t "
 		assert_equal "$stderr" ""
 		local help=$output
-		run -0 --separate-stderr "$MCR_BIN/$t" -h
+		run -0 --separate-stderr bounded "$MCR_BIN/$t" -h
 		assert_output "$help"
 	done
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Placement parity with libmemcached's own replication: keys are written by lmrepl
 # (libmemcached's memcached_set with NUMBER_OF_REPLICAS, binary protocol), each server
 # is then asked what it holds (one `lru_crawler metadump all` per server), and the
@@ -19,11 +20,11 @@ setup() {
 	: >"$T/legend"
 }
 
-lm() { timeout -k 2 30 "$MCR_BIN/lmrepl" "$@"; }
+lm() { lmrepl "$@"; }
 mcr() {
 	local t=$1
 	shift
-	timeout -k 2 30 "$MCR_BIN/$t" "$@"
+	bounded "$MCR_BIN/$t" "$@"
 }
 
 # the hashes this libmemcached build accepts (hsieh, murmur and the 64-bit FNVs are optional)
@@ -91,7 +92,7 @@ place_case() {
 # no further than the END line).
 metadump() {
 	# shellcheck disable=SC2016 # $1 is the inner shell's
-	timeout 10 bash -c 'exec 9<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	timeout "$(slow 10)" bash -c 'exec 9<>"/dev/tcp/127.0.0.1/$1" || exit 1
 		printf "lru_crawler metadump all\r\n" >&9
 		sed -u -e "s/\r\$//" -e "/^END\$/q" -e "/^BUSY/q" -e "/ERROR/q" <&9' \
 		metadump "${PORTS[$1]}"
@@ -101,7 +102,7 @@ metadump() {
 held() {
 	local i out n
 	for i in "${!PORTS[@]}"; do
-		for ((n = 0; n < 50; n++)); do
+		for ((n = 0; n < $(slow 50); n++)); do
 			out=$(metadump "$i")
 			case $out in BUSY*) sleep 0.1 ;; *) break ;; esac
 		done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # SASL end to end: a real memcached started with -S and a sasldb made by saslpasswd2.
 load helper
 
