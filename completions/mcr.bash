@@ -1,4 +1,5 @@
-# bash completion for the mcr tools: mcrset, mcrget, mcrdel, mcrverify, mcrcopy
+# bash completion for the mcr tools: mcrset, mcrget, mcrdel, mcrverify, mcrcopy, mcrstat
+# SPDX-License-Identifier: ISC
 #
 # One line per tool lists its long options, one option per word: the common
 # options first, then the tool's own.  Keep them equal to `TOOL --help` and to
@@ -6,8 +7,9 @@
 _mcr_opts_mcrset='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --file --add --replace --append --prepend --expire --flags --min-copies --batch'
 _mcr_opts_mcrget='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --output --all --where --copy --server'
 _mcr_opts_mcrdel='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version'
-_mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --recheck-delay --prometheus --progress --no-progress --rate --batch --repair --dry-run'
-_mcr_opts_mcrcopy='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --to --to-replicas --to-distribution --to-hash --from --rebuild --overwrite --verify --failed --dry-run --rate --batch --progress --no-progress'
+_mcr_opts_mcrstat='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --since --sample'
+_mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --recheck-delay --confirm-delay --prometheus --progress --no-progress --rate --batch --misplaced-limit --repair --remove-strays --dry-run'
+_mcr_opts_mcrcopy='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --to --to-replicas --to-distribution --to-hash --from --rebuild --confirm-delay --overwrite --verify --failed --dry-run --no-end-mark --heal --state --watch --rate --batch --progress --no-progress --misplaced-limit'
 
 # Options that take a value (names without the dashes), and short options that do:
 # the common ones, then each tool's own (mcrset's --batch takes none, mcrverify's does).
@@ -17,10 +19,11 @@ _mcr_valued_mcrset=' file expire flags min-copies '
 _mcr_valued_short_mcrset=' -e -f -w '
 _mcr_valued_mcrget=' output copy server '
 _mcr_valued_short_mcrget=' -o '
-_mcr_valued_mcrverify=' keys-from shard recheck-delay prometheus rate batch '
+_mcr_valued_mcrverify=' keys-from shard recheck-delay confirm-delay prometheus rate batch misplaced-limit '
 _mcr_valued_short_mcrverify=' -k '
-_mcr_valued_mcrcopy=' keys-from shard to to-replicas to-distribution to-hash from rebuild failed rate batch '
+_mcr_valued_mcrcopy=' keys-from shard to to-replicas to-distribution to-hash from rebuild confirm-delay failed state watch rate batch misplaced-limit '
 _mcr_valued_short_mcrcopy=' -k '
+_mcr_valued_mcrstat=' since sample '
 # Options whose value is optional: only --opt=value gives one.
 _mcr_optional_mcrverify=' repair '
 
@@ -32,7 +35,7 @@ _mcr_values() {
 	distribution | to-distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
 	hash | to-hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;
 	min-copies | w) words='all majority' ;;
-	repair) words='primary majority missing' ;;
+	repair) words='missing primary majority' ;;
 	from) words='-' ;;
 	config-file | password-file | file | output | o | keys-from | k | prometheus | failed)
 		compopt -o filenames 2>/dev/null
@@ -58,6 +61,7 @@ _mcr() {
 	mcrdel) opts=$_mcr_opts_mcrdel ;;
 	mcrverify) opts=$_mcr_opts_mcrverify ;;
 	mcrcopy) opts=$_mcr_opts_mcrcopy ;;
+	mcrstat) opts=$_mcr_opts_mcrstat ;;
 	*) return ;;
 	esac
 	valued=$_mcr_valued
@@ -71,6 +75,7 @@ _mcr() {
 		optional=$_mcr_optional_mcrverify
 		;;
 	mcrcopy) valued+=$_mcr_valued_mcrcopy valued_short+=$_mcr_valued_short_mcrcopy ;;
+	mcrstat) valued+=$_mcr_valued_mcrstat ;;
 	esac
 
 	# --opt=value, split by readline at '=' (the default COMP_WORDBREAKS) or not
@@ -127,4 +132,4 @@ _mcr() {
 	fi
 }
 
-complete -F _mcr mcrset mcrget mcrdel mcrverify mcrcopy
+complete -F _mcr mcrset mcrget mcrdel mcrverify mcrcopy mcrstat
