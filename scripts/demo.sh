@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # A guided, narrated walk through client-side replication with mcr, on a throwaway
 # 3-server memcached cluster (loopback, free ports, temp dir; everything is stopped and
 # removed on exit, whatever happens).
