@@ -794,6 +794,7 @@ first_read(struct batch *b, struct mcr_spool *aside)
 	enum mcr_listed *where = mcr_xmalloc(b->n * sizeof(*where));
 	size_t size = sizeof(struct aside) + (b->k + 1) * sizeof(uint64_t);
 	unsigned char *rec = mcr_xcalloc(1, size);
+	uint64_t *cas = mcr_xcalloc(b->k + 1, sizeof(*cas));
 	bool later = opt.recheck_ms > 0 || opt.policy != P_NONE || opt.remove_strays;
 
 	load(b);
@@ -814,12 +815,15 @@ first_read(struct batch *b, struct mcr_spool *aside)
 			settle_key(b, i);
 			continue;
 		}
+		/* the record is packed: the CAS values follow the header unaligned */
+		save_cas(b, i, cas);
 		memcpy(rec, &a, sizeof(a));
-		save_cas(b, i, (uint64_t *)(void *)(rec + sizeof(a)));
+		memcpy(rec + sizeof(a), cas, (b->k + 1) * sizeof(*cas));
 		mcr_spool_put(aside, &b->keys[i], rec, size);
 	}
 	free(where);
 	free(rec);
+	free(cas);
 	progress(false);
 }
 
@@ -882,10 +886,11 @@ recheck(struct batch *b, struct mcr_spool *aside, size_t batch)
 	char buf[400];
 	struct aside a;
 	size_t size = sizeof(a) + (b->k + 1) * sizeof(uint64_t);
-	unsigned char *rec = mcr_xmalloc(size);
+	unsigned char *rec;
 
 	if (aside->n == 0)
 		return;
+	rec = mcr_xmalloc(size);
 	/* the keys are still read and reported: only the writes are not made */
 	if (writing() && mcr_guard_problem(&tally.guard, buf, sizeof(buf))) {
 		tally.stopped = mcr_xstrdup(buf);

@@ -50,7 +50,9 @@ bg() {
 	local out=$1
 	shift
 	T0=$(date +%s%N)
-	timeout -k 2 $((300 * SLOW)) "$@" >"$out" 2>"$out.err" 3>&- &
+	# kill -INT $BG signals timeout(1), which passes it on and kills the tool if it has not
+	# finished its batch and written its records within the -k grace
+	timeout -k $((5 * SLOW)) $((300 * SLOW)) "$@" >"$out" 2>"$out.err" 3>&- &
 	BG=$!
 }
 finish() {
@@ -206,7 +208,9 @@ summary() { tail -n 1 "$1" | jq -c "select(.summary) | $2"; }
 		--rate=4000 --failed="$D/failed"
 	wait_gets 0 2000
 	kill -INT "$BG"
+	local t=$(date +%s%N)
 	finish
+	echo "# mcrcopy stopped $((($(date +%s%N) - t) / 1000000)) ms after SIGINT" >&3
 	[ "$RC" = 2 ] || fail "exit $RC: $(head -n 3 "$D/c.out.err")"
 	[[ $(cat "$D/c.out") == *"; interrupted" ]] || fail "summary: $(cat "$D/c.out")"
 	grep -qx 'mcrcopy: interrupted: the counts cover the keys handled so far' "$D/c.out.err"
