@@ -205,6 +205,10 @@ add_servers(memcached_st *memc, const char *list, const char *origin)
 
 	if (why && which == 0)
 		mcr_usage_error("%s: %s", origin, why);
+	/* "-s 'a b'": one entry with a space, read as a bad port or host */
+	if (why && strpbrk(list, " \t\n"))
+		mcr_usage_error("%s: server %zu (\"%s\"): %s; separate servers with commas", origin, which,
+		                entry_shown(list, which), why);
 	if (why)
 		mcr_usage_error("%s: server %zu (\"%s\"): %s", origin, which, entry_shown(list, which), why);
 	for (size_t i = 0; i < n; i++)

@@ -20,7 +20,7 @@ static const struct mcr_option options[] = {
                                "(default 1000, 0 at once)",
      O_CONFIRM},
     {"prometheus", 0, "FILE", "write node_exporter textfile metrics to FILE", O_PROMETHEUS},
-    {"repair", 0, "[POLICY]", "fill absent copies (missing, the default); primary or majority: also "
+    {"repair", 0, "[POLICY]missing|primary|majority", "fill absent copies (missing, the default); primary or majority: also "
                               "replace differing ones",
      O_REPAIR},
     {"remove-strays", 0, NULL, "delete copies outside the copy set once the set holds them", O_REMOVE_STRAYS},

@@ -97,11 +97,14 @@ print_options(FILE *fp, const struct mcr_option *o)
 		char sh[5] = "    ";
 		if (o->shortopt)
 			snprintf(sh, sizeof(sh), "-%c, ", o->shortopt);
-		snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name,
+		snprintf(left, sizeof(left), "%s--%s%s%.*s", sh, o->name,
 		         optional ? "[="
 		         : o->arg ? "="
 		                  : "",
+		         !o->arg ? 0 : optional ? (int)strcspn(o->arg + 1, "]") : (int)strlen(o->arg),
 		         o->arg ? o->arg + optional : "");
+		if (optional)
+			strncat(left, "]", sizeof(left) - strlen(left) - 1);
 		fprintf(fp, "  %-32s %s\n", left, o->help);
 	}
 }
@@ -240,6 +243,98 @@ mcr_parse_shard(const char *arg, uint64_t *shard, uint64_t *nshards)
 	return NULL;
 }
 
+static const struct mcr_option *
+find_option(const struct mcr_tool *tool, int id)
+{
+	const struct mcr_option *tables[] = {tool->options, tool->keys ? keyopts : NULL, common};
+
+	for (size_t t = 0; t < 3; t++)
+		for (const struct mcr_option *o = tables[t]; o && o->name; o++)
+			if (o->id == id)
+				return o;
+	return NULL;
+}
+
+/* Is word one of the values an optional value lists after its "[NAME]"? */
+static bool
+listed_value(const struct mcr_option *o, const char *word)
+{
+	const char *v = o && o->arg && o->arg[0] == '[' ? strchr(o->arg, ']') : NULL;
+	size_t n = strlen(word), l;
+
+	for (v = v ? v + 1 : NULL; v && *v; v += l + (v[l] == '|')) {
+		l = strcspn(v, "|");
+		if (l == n && !strncmp(v, word, n))
+			return true;
+	}
+	return false;
+}
+
+/* Edit distance with adjacent transpositions (--wehre is one from --where); names are short. */
+static size_t
+distance(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b), d[3][65], *prev2 = d[0], *prev = d[1], *cur = d[2];
+
+	if (n > 64 || m > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= m; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= n; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= m; j++) {
+			size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < c)
+				c = prev[j] + 1;
+			if (cur[j - 1] + 1 < c)
+				c = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < c)
+				c = prev2[j - 2] + 1;
+			cur[j] = c;
+		}
+		size_t *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[m];
+}
+
+/* A long option getopt refused: say why, and what was meant. Only the name is shown: the value
+ * of a mistyped option may be a secret. */
+static _Noreturn void
+bad_long_option(const struct option *lo, const char *arg)
+{
+	const char *name = arg + 2;
+	size_t n = strcspn(name, "="), best = SIZE_MAX, i, k = 0;
+	char list[256] = "";
+
+	for (i = 0; lo[i].name; i++)
+		if (strlen(lo[i].name) == n && !strncmp(lo[i].name, name, n))
+			mcr_usage_error("option --%s takes no value", lo[i].name);
+	/* an abbreviation of several options */
+	for (i = 0; lo[i].name; i++)
+		if (!strncmp(lo[i].name, name, n) && k++ < 6)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s--%s", k > 1 ? ", " : "",
+			         lo[i].name);
+	if (k > 1)
+		mcr_usage_error("ambiguous option --%.*s: %s%s", (int)n, name, list, k > 6 ? ", ..." : "");
+	/* a typo: the nearest names, one or two edits away (one for a short name) */
+	for (i = 0; lo[i].name; i++) {
+		size_t d = distance(name, n, lo[i].name);
+		if (d < best)
+			best = d;
+	}
+	if (best > (n < 5 ? 1u : 2u))
+		mcr_usage_error("unknown option --%s (try --help)", mcr_key_shown(name, n < 64 ? n : 64));
+	k = 0;
+	for (i = 0; lo[i].name; i++)
+		if (distance(name, n, lo[i].name) == best && k++ < 3)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s--%s", k > 1 ? " or " : "",
+			         lo[i].name);
+	mcr_usage_error("unknown option --%.*s; did you mean %s? (try --help)", (int)n, name, list);
+}
+
 int
 mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, char **argv)
 {
@@ -277,8 +372,10 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 		if (c == '?') {
 			if (optopt && optopt < 256)
 				mcr_usage_error("unknown option -%c (try --help)", optopt);
-			/* only the name: the value of a mistyped option may be a secret */
 			const char *bad = argv[optind - 1];
+			if (!strncmp(bad, "--", 2))
+				bad_long_option(lo, bad);
+			/* only the name: the value of a mistyped option may be a secret */
 			mcr_usage_error("unknown option %.*s (try --help)", (int)strcspn(bad, "="), bad);
 		}
 		if (c == ':')
@@ -291,6 +388,12 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 				id = short_to_id(keyopts, c);
 			if (id < 0)
 				id = short_to_id(common, c);
+		}
+		/* --repair majority: the word would be read as a key, the value as absent */
+		if (!optarg && optind < argc && argv[optind] && listed_value(find_option(tool, id), argv[optind])) {
+			const char *name = find_option(tool, id)->name;
+			mcr_usage_error("--%s %s: give the value with '=' (--%s=%s), or a key of that name after --",
+			                name, argv[optind], name, argv[optind]);
 		}
 		if (id >= O_SERVERS)
 			common_option(tool, o, id, optarg);

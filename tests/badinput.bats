@@ -176,6 +176,34 @@ bad3() {
 	assert_servers_empty
 }
 
+@test "errors that guide: did you mean, ambiguous abbreviations, no value taken as a key, commas" {
+	# a typo one or two edits away is named; a name near nothing is only unknown
+	bad mcrget 'unknown option --wehre; did you mean --where\?' -s "$SERVERS" --wehre k
+	bad mcrverify 'unknown option --sever; did you mean --servers\?' --sever="$SERVERS" k
+	bad mcrcopy 'unknown option --rebiuld; did you mean --rebuild\?' -s "$SERVERS" --rebiuld="$(srv 0)"
+	bad mcrverify '^mcrverify: unknown option --xyzzy \(try --help\)$' -s "$SERVERS" --xyzzy k
+	# the value of a mistyped option is never shown: it may be a password
+	bad mcrget '^mcrget: unknown option --pasword-file; did you mean --password-file\? \(try --help\)$' \
+		-s "$SERVERS" --pasword-file=s3cret k
+	bad mcrget '^mcrget: unknown option --passwrd \(try --help\)$' -s "$SERVERS" --passwrd=s3cret k
+	# an abbreviation of several options lists them; a unique one still works
+	bad mcrverify 'ambiguous option --re: .*--repair.*--replicas' -s "$SERVERS" --re k
+	run -0 mcrverify -s "$SERVERS" --repa=missing -n k
+	# a value given to an option that takes none
+	bad mcrverify 'option --all takes no value' -s "$SERVERS" --all=yes
+	# an optional value given with a space would check a key named majority with the default
+	# policy: refused, with the two ways to say it
+	bad mcrverify "--repair majority: give the value with '=' \(--repair=majority\), or a key of that name after --" \
+		-s "$SERVERS" --repair majority
+	run -0 mcrverify -s "$SERVERS" -v --repair -n -- majority
+	[[ $output == *majority* ]] || fail "the key named majority was not checked: $output"
+	run -0 mcrverify -s "$SERVERS" --repair -n other
+	# servers separated by a space instead of a comma
+	bad3 'bad port; separate servers with commas' -s "$(srv 0) $(srv 1)"
+	bad3 'space in host name; separate servers with commas' -s "a b"
+	assert_servers_empty
+}
+
 @test "bad --behavior names and values" {
 	bad3 'NO_SUCH_THING|behavio' -s "$SERVERS" --behavior=NO_SUCH_THING=1
 	bad3 'TCP_NODELAY|behavio' -s "$SERVERS" --behavior=TCP_NODELAY
