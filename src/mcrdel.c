@@ -5,17 +5,29 @@
 
 #include "mcr.h"
 
-static const struct mcr_option options[] = {{NULL, 0, NULL, NULL, 0}};
+enum { O_FORCE = 500, O_DRY_RUN };
+
+static const struct mcr_option options[] = {
+    {"force", 'f', NULL, "a key no copy holds is not an error (as rm -f)", O_FORCE},
+    {"dry-run", 'n', NULL, "read every copy and report it; delete nothing", O_DRY_RUN},
+    {NULL, 0, NULL, NULL, 0},
+};
 static const char *const synopsis[] = {"KEY...", NULL};
+
+static bool force, dry_run;
 
 static void
 handle(int id, const char *arg)
 {
-	(void)id;
 	(void)arg;
+	if (id == O_FORCE)
+		force = true;
+	else if (id == O_DRY_RUN)
+		dry_run = true;
 }
 
-/* One record per copy; 0 when every copy of every key is gone and each key was found. */
+/* One record per copy; 0 when every copy of every key is gone (or, with -n, answered) and
+ * each key was found, or -f. A dry run's reads (found, not-found) stand for the deletes. */
 static int
 report(struct mcr_fan *f, enum mcr_format fmt)
 {
@@ -30,12 +42,12 @@ report(struct mcr_fan *f, enum mcr_format fmt)
 			mcr_report(f->c, fmt, q, r, q->result != MCR_OK && q->result != MCR_NOTFOUND);
 		}
 		const struct mcr_req *p = mcr_cell(f, i, 0);
-		if (deleted == 0 && gone == f->k && mcr_verbose == 0 && fmt == MCR_TEXT && !mcr_quiet) {
+		if (deleted == 0 && gone == f->k && !force && mcr_verbose == 0 && fmt == MCR_TEXT && !mcr_quiet) {
 			char *key = mcr_key_display(p->key, p->klen);
 			fprintf(stderr, "%s: %s: not found\n", mcr_prog, key);
 			free(key);
 		}
-		if (deleted == 0 || gone < f->k)
+		if ((deleted == 0 && !force) || gone < f->k)
 			status = MCR_NO;
 	}
 	return status;
@@ -61,9 +73,12 @@ main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		mcr_check_key(&c, argv[i], strlen(argv[i]));
 
+	/* a dry run shows every copy, as -v does */
+	if (dry_run && mcr_verbose == 0)
+		mcr_verbose = 1;
 	mcr_fan_init(&f, &c, 0);
 	for (i = 0; i < argc; i++)
-		mcr_fan_add(&f, argv[i], strlen(argv[i]), MCR_DELETE);
+		mcr_fan_add(&f, argv[i], strlen(argv[i]), dry_run ? MCR_HAS : MCR_DELETE);
 	mcr_fan_run(&f);
 	status = report(&f, o.format);
 

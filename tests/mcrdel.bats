@@ -158,3 +158,35 @@ load mcrlib
 	assert_line --index 1 --regexp "^pk${T}$(srv "$r")${T}replica1${T}unreachable${T}"
 	assert_no_copy "$p" pk
 }
+
+@test "-f: a key already gone is success; a copy left behind is still exit 1" {
+	start_servers 3
+	run -0 --separate-stderr mcrdel -f -s "$SERVERS" -r 2 nokey
+	[ -z "$stderr" ] || fail "-f printed: $stderr"
+	mcrset -s "$SERVERS" -r 2 dk v </dev/null
+	run -0 mcrdel -f -s "$SERVERS" -r 2 dk nokey
+	assert_no_copy 0 dk
+	mcrset -s "$SERVERS" -r 2 dk v </dev/null
+	stop_server 1
+	run -1 --separate-stderr mcrdel -f -s "$SERVERS" -r 2 dk nokey
+	[[ $stderr == *"$(srv 1)"* ]] || fail "stderr does not name the stopped server: $stderr"
+}
+
+@test "-n: every copy reported, nothing deleted: an application reads back all it wrote" {
+	start_servers 3
+	local app=(/usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$SERVERS" --replicas 2)
+	timeout 60 "${app[@]}" load dn 50
+	mcrset -s "$SERVERS" -r 2 -f 0 only1 v </dev/null
+	mc 1 delete only1 >/dev/null
+	run -0 mcrdel -n -s "$SERVERS" -r 2 dn0 dn49
+	[ "${#lines[@]}" -eq 6 ] || fail "not a record per copy: $output"
+	[[ $output =~ ^dn0\ [^\ ]+\ primary\ found ]] || fail "$output"
+	run -0 mcrdel -n --format=tsv -s "$SERVERS" -r 2 only1
+	[ "$(cut -f 4 <<<"$output" | sort | tr '\n' ' ')" = "found found not-found " ] || fail "$output"
+	run -1 mcrdel -n -s "$SERVERS" -r 2 nokey
+	run -0 mcrdel -n -f -s "$SERVERS" -r 2 nokey
+	run -0 timeout 60 "${app[@]}" read dn 50
+	[ "${#lines[@]}" -eq 50 ] || fail "the application reads back ${#lines[@]} of 50 keys"
+	assert_copy 0 only1 v
+}
+
