@@ -930,6 +930,32 @@ state_ask(struct mcr_cluster *c, struct seen *sv)
 	free(q);
 }
 
+/* --rebuild of a server the list does not name: the list, to pick from. */
+static _Noreturn void
+not_in_cluster(const struct mcr_cluster *c, size_t n, const char *spec)
+{
+	char list[512] = "";
+	size_t i;
+
+	for (i = 0; i < n && strlen(list) + strlen(c->servers[i].label) + 8 < sizeof(list); i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         c->servers[i].label);
+	mcr_usage_error("--rebuild: %s is not a server of the cluster (%s%s)", spec, list, i < n ? ", ..." : "");
+}
+
+/* A rebuild target that does not answer would fail key by key: one line before any work. */
+static void
+target_answers(struct mcr_cluster *c, size_t s)
+{
+	struct mcr_req q = {.server = s, .op = MCR_STATS};
+
+	mcr_run(c, &q, 1);
+	if (q.result != MCR_OK)
+		mcr_die(MCR_TROUBLE, "--rebuild: %s does not answer (%s): start it, then rebuild it; nothing was copied",
+		        c->servers[s].label, q.msg ? q.msg : mcr_result_word(q.result, q.op));
+	mcr_req_clear(&q);
+}
+
 /* After a rebuild with failures: is the server still the process that was rebuilt? */
 static bool
 still_there(struct mcr_cluster *c, size_t s, const struct seen *v)
@@ -1107,8 +1133,9 @@ main(int argc, char **argv)
 		size_t before = src.nservers;
 		d.only = (long)mcr_server_add(&src, opt.rebuild);
 		if (src.nservers != before)
-			mcr_usage_error("--rebuild: %s is not a server of the cluster", opt.rebuild);
+			not_in_cluster(&src, before, opt.rebuild);
 		mcr_need_replicas(&src, "--rebuild", "-r");
+		target_answers(&src, (size_t)d.only);
 		d.c = &src;
 	} else if (strcmp(opt.to, "-")) {
 		d.c = open_dest(&o, &dst);

@@ -437,6 +437,27 @@ put() {
 	[[ $stderr =~ $(summ 2 0 0 0 | sed 's/^\^//') ]] || fail "summary: $stderr"
 }
 
+@test "--rebuild of a server still down, or not in the list: one line up front, nothing read or written" {
+	start_servers 3
+	lmrepl -s "$SERVERS" setmany rd 100
+	local gets0 sets0
+	gets0=$(mstat 0 cmd_get) sets0=$(mstat 0 cmd_set)
+	stop_server 1
+	run -2 --separate-stderr mcrcopy -s "$SERVERS" -r 1 --rebuild="$(srv 1)"
+	[ -z "$output" ] || fail "stdout: $output"
+	[ "${#stderr_lines[@]}" = 1 ] || fail "stderr: $stderr"
+	[[ $stderr == "mcrcopy: --rebuild: $(srv 1) does not answer ("*"): start it, then rebuild it; nothing was copied" ]] ||
+		fail "stderr: $stderr"
+	run -2 --separate-stderr mcrcopy -s "$SERVERS" -r 1 --rebuild=127.0.0.1:1
+	[ "$stderr" = "mcrcopy: --rebuild: 127.0.0.1:1 is not a server of the cluster ($(srv 0), $(srv 1), $(srv 2))" ] ||
+		fail "stderr: $stderr"
+	[ "$(mstat 0 cmd_get)" = "$gets0" ] && [ "$(mstat 0 cmd_set)" = "$sets0" ] || fail "server 0 was asked"
+	# once it answers, the same command rebuilds it
+	start_server_at 1
+	run -0 mcrcopy -s "$SERVERS" -r 1 --rebuild="$(srv 1)"
+	run -0 mcrverify -s "$SERVERS" -r 1 --all
+}
+
 @test "--rebuild reads the primary first: a rebuilt replica gets the primary's value" {
 	start_servers 3
 	local p r1 r2
