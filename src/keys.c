@@ -4,6 +4,7 @@
  * stream through one fixed-size slot at a time, so memory does not grow with the data set.
  * And the rule that handles a key listed by several servers once. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,36 @@ mcr_keys_init(struct mcr_keysrc *ks, const struct mcr_opts *o, char **args, size
 	ks->all = o->all;
 	ks->shard = o->shard;
 	ks->nshards = o->nshards;
+	ks->match = o->match;
+}
+
+/* --match: the key as the application names it (without the namespace); a key holding a
+ * NUL byte matches no pattern */
+static bool
+matches(const char *pattern, struct mcr_key *k)
+{
+	if (!pattern)
+		return true;
+	if (memchr(k->key, '\0', k->klen))
+		return false;
+	k->key[k->klen] = '\0';
+	return fnmatch(pattern, k->key, 0) == 0;
+}
+
+/* A key left out is not read, so it is counted without I/O: a named key once, a listed key
+ * where a consistent cluster lists it first (the first of its copies in list order; a copy
+ * outside its set, where it comes before them). */
+static bool
+counted_once(const struct mcr_cluster *c, const struct mcr_key *k)
+{
+	size_t idx[c->copies], first = SIZE_MAX;
+
+	if (k->origin == SIZE_MAX)
+		return true;
+	for (unsigned r = mcr_place(c, k->key, k->klen, idx); r-- > 0;)
+		if (idx[r] < first)
+			first = idx[r];
+	return k->origin <= first;
 }
 
 static bool
@@ -239,8 +270,12 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 		} else {
 			return 0;
 		}
-		if (in_shard(ks, k->key, k->klen))
+		if (!in_shard(ks, k->key, k->klen))
+			continue;
+		if (matches(ks->match, k))
 			return 1;
+		if (counted_once(c, k))
+			ks->unmatched++;
 	}
 }
 

@@ -109,6 +109,7 @@ struct mcr_opts {
 	const char *keys_file;
 	bool all;
 	uint64_t shard, nshards; /* shard I of N, 1-based; nshards 0: all */
+	const char *match;       /* --match: fnmatch(3) pattern on the key, NULL: all */
 	uint64_t rate;           /* keys per second, 0: no limit */
 	size_t batch;            /* keys per round trip */
 	int progress;            /* -1: when stderr is a terminal */
@@ -370,6 +371,8 @@ struct mcr_keysrc {
 	const char *file;        /* -k: one percent-encoded key per line, "-" is stdin */
 	bool all;                /* -a: every key of every server */
 	uint64_t shard, nshards; /* shard I of N, 1-based; nshards 0: all */
+	const char *match;       /* --match GLOB, NULL: every key */
+	uint64_t unmatched;      /* keys --match left out */
 	/* state */
 	size_t next;
 	FILE *fp;

@@ -70,6 +70,8 @@ static struct {
 	bool interrupted;
 	char *stopped; /* why the run stopped before its next write */
 	struct mcr_guard guard;
+	bool matching;      /* --match was given */
+	uint64_t unmatched; /* keys it left out */
 } tally;
 
 static struct mcr_outfile failed_file;
@@ -668,6 +670,7 @@ summary(enum mcr_format fmt, double secs)
 	    {"interrupted", MCR_F_BOOL, NULL, 0, tally.interrupted},
 	    {"stopped", MCR_F_BOOL, NULL, 0, tally.stopped != NULL},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
+	    {"unmatched", MCR_F_UINT, NULL, 0, tally.unmatched}, /* with --match only */
 	};
 	/* a dump owns stdout: the summary goes to stderr then */
 	FILE *fp = opt.to && !strcmp(opt.to, "-") ? stderr : stdout;
@@ -675,14 +678,16 @@ summary(enum mcr_format fmt, double secs)
 	if (mcr_quiet)
 		return;
 	if (fmt != MCR_TEXT) {
-		mcr_emit(fp, fmt, f, sizeof(f) / sizeof(f[0]));
+		mcr_emit(fp, fmt, f, sizeof(f) / sizeof(f[0]) - !tally.matching);
 		return;
 	}
-	fprintf(fp, "%s%llu copied, %llu already present, %llu expired, %llu failed in %.3f s%s%s\n",
+	fprintf(fp, "%s%llu copied, %llu already present, %llu expired, %llu failed in %.3f s",
 	        opt.dry_run ? "dry run: would have " : "", (unsigned long long)tally.n[COPIED],
 	        (unsigned long long)tally.n[PRESENT], (unsigned long long)tally.n[EXPIRED],
-	        (unsigned long long)tally.n[FAILED], secs, tally.stopped ? "; stopped before writing" : "",
-	        tally.interrupted ? "; interrupted" : "");
+	        (unsigned long long)tally.n[FAILED], secs);
+	if (tally.matching)
+		fprintf(fp, "; %llu not matching", (unsigned long long)tally.unmatched);
+	fprintf(fp, "%s%s\n", tally.stopped ? "; stopped before writing" : "", tally.interrupted ? "; interrupted" : "");
 }
 
 /* The options' combinations, checked before anything is opened. */
@@ -691,9 +696,9 @@ check_options(struct mcr_opts *o, size_t nargs)
 {
 	bool keys = o->all || o->keys_file || nargs;
 
-	if (opt.heal && (opt.to || opt.from || opt.rebuild || keys))
+	if (opt.heal && (opt.to || opt.from || opt.rebuild || keys || o->match || o->nshards))
 		mcr_usage_error("--heal rebuilds the cluster's restarted servers, every key: give no --to, "
-		                "--from, --rebuild, KEY, --keys-from or --all");
+		                "--from, --rebuild, KEY, --keys-from, --all, --match or --shard");
 	if (opt.heal && !opt.state)
 		mcr_usage_error("--heal needs --state=FILE, where it keeps what it saw between passes");
 	if (opt.heal && opt.failed)
@@ -706,8 +711,8 @@ check_options(struct mcr_opts *o, size_t nargs)
 		mcr_usage_error("--rebuild reads the cluster: give no --from");
 	if (!opt.rebuild && !opt.to && !opt.heal)
 		mcr_usage_error("no destination: give --to=DEST, --rebuild=HOST:PORT or --heal (try --help)");
-	if (opt.from && (keys || o->nshards))
-		mcr_usage_error("--from=- restores every item of the dump: give no keys, --all or --shard");
+	if (opt.from && (keys || o->nshards || o->match))
+		mcr_usage_error("--from=- restores every item of the dump: give no keys, --all, --shard or --match");
 	if (opt.from && !strcmp(opt.to, "-"))
 		mcr_usage_error("--from=- and --to=-: nothing to do");
 	if (opt.no_end_mark && !opt.from)
@@ -1162,6 +1167,8 @@ main(int argc, char **argv)
 	status = trouble || tally.interrupted || tally.stopped ? MCR_TROUBLE : tally.n[FAILED] ? MCR_NO : MCR_YES;
 	if (!d.c)
 		status = dump_end(trouble, status);
+	tally.matching = o.match != NULL;
+	tally.unmatched = opt.from ? 0 : ks.unmatched;
 	summary(o.format, mcr_now() - tally.start);
 	if (opt.failed)
 		mcr_outfile_close(&failed_file, true);

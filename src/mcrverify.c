@@ -54,6 +54,8 @@ static struct {
 	bool interrupted;
 	const char *stopped; /* why the run stopped before writing */
 	struct mcr_guard guard;
+	bool matching;      /* --match was given */
+	uint64_t unmatched; /* keys it left out */
 } tally;
 
 static void
@@ -938,12 +940,13 @@ summary(enum mcr_format fmt, double secs)
 	    {"interrupted", MCR_F_BOOL, NULL, 0, tally.interrupted},
 	    {"stopped", MCR_F_BOOL, NULL, 0, tally.stopped != NULL},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
+	    {"unmatched", MCR_F_UINT, NULL, 0, tally.unmatched}, /* with --match only */
 	};
 
 	if (mcr_quiet)
 		return;
 	if (fmt != MCR_TEXT) {
-		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]));
+		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]) - !tally.matching);
 		return;
 	}
 	printf("checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
@@ -962,6 +965,8 @@ summary(enum mcr_format fmt, double secs)
 	else if (opt.policy != P_NONE || opt.remove_strays)
 		printf("; repaired %llu, skipped %llu, failed %llu", (unsigned long long)tally.repaired,
 		       (unsigned long long)tally.skipped, (unsigned long long)tally.failed);
+	if (tally.matching)
+		printf("; %llu not matching", (unsigned long long)tally.unmatched);
 	if (tally.stopped)
 		printf("; stopped before writing");
 	if (tally.interrupted)
@@ -1104,6 +1109,8 @@ main(int argc, char **argv)
 	progress(true);
 	secs = mcr_now() - tally.start;
 	status = exit_status(ks.trouble);
+	tally.matching = o.match != NULL;
+	tally.unmatched = ks.unmatched;
 	summary(o.format, secs);
 	if (opt.prometheus)
 		prometheus(secs, status);

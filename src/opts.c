@@ -36,6 +36,7 @@ enum {
 	O_PROGRESS,
 	O_NO_PROGRESS,
 	O_MISPLACED_LIMIT,
+	O_MATCH,
 };
 
 /* For the tools that take many keys (mcrverify, mcrcopy): where they come from, and how fast. */
@@ -43,6 +44,7 @@ static const struct mcr_option keyopts[] = {
     {"keys-from", 'k', "FILE", "the percent-encoded keys of FILE, one per line (- is stdin)", O_KEYS_FROM},
     {"all", 'a', NULL, "every key on every server (lru_crawler metadump)", O_ALL},
     {"shard", 0, "I/N", "only shard I of N of the keys", O_SHARD},
+    {"match", 0, "GLOB", "only the keys whose name matches GLOB (fnmatch(3): * ? [...])", O_MATCH},
     {"rate", 0, "KEYS_PER_S", "at most this many keys per second", O_RATE},
     {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
     {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
@@ -214,6 +216,13 @@ common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const cha
 			mcr_usage_error("--shard: \"%s\" is %s", mcr_key_shown(arg, strlen(arg)), why);
 		break;
 	}
+	case O_MATCH:
+		if (!*arg)
+			mcr_usage_error("--match: empty pattern (--match='*' is every key)");
+		if (strlen(arg) > 4096)
+			mcr_usage_error("--match: pattern longer than 4096 bytes");
+		o->match = arg;
+		break;
 	case O_RATE: o->rate = mcr_number("--rate", arg, 1, 100000000); break;
 	case O_BATCH: o->batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
 	case O_PROGRESS: o->progress = 1; break;
