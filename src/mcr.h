@@ -460,7 +460,7 @@ int mcr_items_read(FILE *fp, struct mcr_item **items, size_t *nitems, const char
 void mcr_items_free(struct mcr_item *items, size_t n);
 
 /* out.c: one record in text, tsv or json */
-enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG, MCR_F_COPIES, MCR_F_REAL, MCR_F_BOOL };
+enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG, MCR_F_COPIES, MCR_F_REAL, MCR_F_BOOL, MCR_F_INT };
 
 /* MCR_F_COPIES: `s` points to `len` of these */
 struct mcr_copystate {
@@ -474,7 +474,7 @@ struct mcr_field {
 	enum mcr_ftype type;
 	const char *s;
 	size_t len;
-	uint64_t u; /* MCR_F_UINT; MCR_F_REAL: thousandths, shown as a decimal */
+	uint64_t u; /* MCR_F_UINT; MCR_F_REAL: thousandths, shown as a decimal; MCR_F_INT: (uint64_t)int64 */
 };
 
 void mcr_emit(FILE *fp, enum mcr_format fmt, const struct mcr_field *f, size_t n);

@@ -92,9 +92,23 @@ all(struct mcr_fan *f, struct answer *a, size_t n, enum mcr_format fmt)
 	char role[32];
 	int status = MCR_YES;
 
+	struct mcr_fan t;
+
 	for (size_t i = 0; i < n; i++)
 		mcr_fan_add(f, a[i].key, a[i].klen, MCR_GET);
 	mcr_fan_run(f);
+	/* the remaining time to live of each copy found (mg: the ASCII protocol; unknown where it
+	 * cannot go, as to a server that requires SASL) */
+	mcr_fan_init(&t, f->c, 0);
+	for (size_t i = 0; i < n; i++) {
+		mcr_fan_add(&t, a[i].key, a[i].klen, MCR_TTL);
+		for (unsigned r = 0; r < f->k; r++) {
+			const struct mcr_req *q = mcr_cell(f, i, r);
+			bool sasl = c->username && c->servers[q->server].port;
+			mcr_cell(&t, i, r)->skip = q->result != MCR_OK || sasl;
+		}
+	}
+	mcr_fan_run(&t);
 	for (size_t i = 0; i < n; i++) {
 		const struct mcr_req *p = mcr_cell(f, i, 0);
 		bool answered = false;
@@ -103,6 +117,8 @@ all(struct mcr_fan *f, struct answer *a, size_t n, enum mcr_format fmt)
 			const char *label = c->servers[q->server].label, *word = mcr_result_word(q->result, q->op);
 			const char *sm = NULL;
 			bool found = q->result == MCR_OK;
+			const struct mcr_req *tq = mcr_cell(&t, i, r);
+			bool ttl = found && !tq->skip && tq->result == MCR_OK;
 			bool known = q->result == MCR_OK || q->result == MCR_NOTFOUND;
 
 			if (r > 0 && known && (p->result == MCR_OK || p->result == MCR_NOTFOUND))
@@ -119,6 +135,7 @@ all(struct mcr_fan *f, struct answer *a, size_t n, enum mcr_format fmt)
 			    {"flags", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rflags},
 			    {"size", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rlen},
 			    {"cas", found ? MCR_F_UINT : MCR_F_STR, NULL, 0, q->rcas},
+			    {"ttl", ttl ? MCR_F_INT : MCR_F_STR, NULL, 0, (uint64_t)(ttl ? tq->ttl : 0)},
 			    {"same", MCR_F_STR, sm, sm ? strlen(sm) : 0, 0},
 			    {"message", MCR_F_MSG, q->msg, q->msg ? strlen(q->msg) : 0, 0},
 			};
@@ -128,6 +145,7 @@ all(struct mcr_fan *f, struct answer *a, size_t n, enum mcr_format fmt)
 		if (!answered)
 			status = MCR_TROUBLE;
 	}
+	mcr_fan_free(&t);
 	return status;
 }
 

@@ -35,6 +35,7 @@ emit_json(FILE *fp, const struct mcr_field *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		switch (f[i].type) {
 		case MCR_F_UINT: json_object_set_new(obj, f[i].name, json_integer((json_int_t)f[i].u)); break;
+		case MCR_F_INT: json_object_set_new(obj, f[i].name, json_integer((json_int_t)(int64_t)f[i].u)); break;
 		case MCR_F_BOOL: json_object_set_new(obj, f[i].name, json_boolean(f[i].u)); break;
 		case MCR_F_REAL: json_object_set_new(obj, f[i].name, json_real((double)f[i].u / 1000)); break;
 		case MCR_F_COPIES: {
@@ -87,6 +88,8 @@ mcr_emit(FILE *fp, enum mcr_format fmt, const struct mcr_field *f, size_t n)
 			putc(sep, fp);
 		if (f[i].type == MCR_F_UINT || f[i].type == MCR_F_BOOL) {
 			fprintf(fp, "%llu", (unsigned long long)f[i].u);
+		} else if (f[i].type == MCR_F_INT) {
+			fprintf(fp, "%lld", (long long)(int64_t)f[i].u);
 		} else if (f[i].type == MCR_F_REAL) {
 			fprintf(fp, "%.3f", (double)f[i].u / 1000);
 		} else if (f[i].type == MCR_F_COPIES) {

@@ -454,7 +454,7 @@ start_odd_socket() {
 	run -0 --separate-stderr mcrget -s "$list" -r 1 --where --format=json k2
 	[ "$(jq -s 'map(select(has("server_base64"))) | length' <<<"$output")" = 1 ] || fail "json: $output"
 	run -0 --separate-stderr mcrget -s "$list" -r 1 --all k2
-	for k in "${lines[@]}"; do [ "$(wc -w <<<"$k")" = 8 ] || fail "not 8 tokens: $k"; done
+	for k in "${lines[@]}"; do [ "$(wc -w <<<"$k")" = 9 ] || fail "not 9 tokens: $k"; done
 	# diagnostics: no raw byte, the name escaped as every diagnostic is
 	run -0 --separate-stderr mcrget -s "$list" -r 1 -v k2
 	[ "$(LC_ALL=C tr -d '\040-\176\n' <<<"$stderr" | wc -c)" = 0 ] || fail "raw bytes: $(od -c <<<"$stderr" | head)"

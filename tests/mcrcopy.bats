@@ -276,10 +276,10 @@ bad() {
 	cmp "$D/big" "$D/big.out"
 	run -0 mcrget -s "$DST" --all bin big ttlk forever empty
 	assert_line --regexp "^bin [^ ]+ primary found 42 $(wc -c <"$D/bin") "
-	assert_line --regexp "^bin [^ ]+ replica1 found 42 $(wc -c <"$D/bin") [0-9]+ yes\$"
-	assert_line --regexp "^big [^ ]+ replica1 found 4294967295 100000 [0-9]+ yes\$"
-	assert_line --regexp "^ttlk [^ ]+ replica1 found 7 2 [0-9]+ yes\$"
-	assert_line --regexp "^empty [^ ]+ replica1 found 0 0 [0-9]+ yes\$"
+	assert_line --regexp "^bin [^ ]+ replica1 found 42 $(wc -c <"$D/bin") [0-9]+ -?[0-9]+ yes\$"
+	assert_line --regexp "^big [^ ]+ replica1 found 4294967295 100000 [0-9]+ -?[0-9]+ yes\$"
+	assert_line --regexp "^ttlk [^ ]+ replica1 found 7 2 [0-9]+ -?[0-9]+ yes\$"
+	assert_line --regexp "^empty [^ ]+ replica1 found 0 0 [0-9]+ -?[0-9]+ yes\$"
 	for r in 0 1; do
 		p=$(where "$DST" ttlk "$r")
 		same_ttl "$(where "$SRC" ttlk 0)" "$p" ttlk

@@ -222,20 +222,39 @@ assert_stdout_bytes() {
 	mcrset -s "$SERVERS" -f 5 ak hello </dev/null
 	run -0 --separate-stderr mcrget -s "$SERVERS" --all ak
 	[ "${#lines[@]}" -eq 2 ]
-	assert_line --index 0 --regexp "^ak $(srv "$p") primary found 5 5 [1-9][0-9]* (yes|-)$"
-	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 found 5 5 [1-9][0-9]* yes$"
+	assert_line --index 0 --regexp "^ak $(srv "$p") primary found 5 5 [1-9][0-9]* -1 (yes|-)$"
+	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 found 5 5 [1-9][0-9]* -1 yes$"
 	run -0 --separate-stderr mcrget -s "$SERVERS" --all --format=tsv ak
 	[ "${#lines[@]}" -eq 2 ]
-	assert_line --index 0 --regexp "^ak${T}$(srv "$p")${T}primary${T}found${T}5${T}5${T}[1-9][0-9]*${T}(yes|-)${T}-$"
-	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}found${T}5${T}5${T}[1-9][0-9]*${T}yes${T}-$"
+	assert_line --index 0 --regexp "^ak${T}$(srv "$p")${T}primary${T}found${T}5${T}5${T}[1-9][0-9]*${T}-1${T}(yes|-)${T}-$"
+	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}found${T}5${T}5${T}[1-9][0-9]*${T}-1${T}yes${T}-$"
 	run -0 --separate-stderr mcrget -s "$SERVERS" --all --format=json ak
 	assert_json_lines
 	jq -se --arg p "$(srv "$p")" --arg r "$(srv "$r")" '
 		length == 2 and all(.[]; .key == "ak" and .status == "found" and .flags == 5 and .size == 5 and
-			(.cas | tonumber) > 0 and has("same")) and
+			(.cas | tonumber) > 0 and .ttl == -1 and has("same")) and
 		.[0].server == $p and .[0].role == "primary" and
 		.[1].server == $r and .[1].role == "replica1" and
 		(.[1].same == "yes" or .[1].same == true)' <<<"$output"
+}
+
+@test "--all: each copy's TTL; an application's touch (PHP, libmemcached replication) reaches the primary alone" {
+	php -r 'exit(class_exists("Memcached") ? 0 : 1);' 2>/dev/null || fail "PHP's memcached extension is needed"
+	start_servers 3
+	local app=(timeout 60 php "$BATS_TEST_DIRNAME/app.php" "$SERVERS" --replicas 1)
+	"${app[@]}" set tk v 99
+	"${app[@]}" touch tk 5000
+	run -0 --separate-stderr mcrget -s "$SERVERS" -r 1 --all --format=json tk
+	jq -se 'length == 2 and .[0].role == "primary" and .[0].ttl > 4900 and .[0].ttl <= 5000 and
+		.[1].ttl > 0 and .[1].ttl <= 99 and .[1].same == "yes"' <<<"$output" || fail "$output"
+	run -0 --separate-stderr mcrget -s "$SERVERS" -r 1 --all tk
+	assert_line --index 0 --regexp "^tk [^ ]+ primary found 0 1 [0-9]+ (4[89][0-9][0-9]|5000) -$"
+	assert_line --index 1 --regexp "^tk [^ ]+ replica1 found 0 1 [0-9]+ [0-9]{1,2} yes$"
+	# a copy without expiry: -1; the application still reads its value
+	"${app[@]}" set nk v
+	run -0 mcrget -s "$SERVERS" -r 1 --all --format=tsv nk
+	[ "$(cut -f 8 <<<"$output" | tr '\n' ' ')" = "-1 -1 " ] || fail "$output"
+	[ "$("${app[@]}" get tk)" = v ]
 }
 
 @test "--all: a different copy -> SAME no, exit 1" {
@@ -245,7 +264,7 @@ assert_stdout_bytes() {
 	mcrset -s "$SERVERS" ak hello </dev/null
 	mcset "$r" ak other
 	run -1 --separate-stderr mcrget -s "$SERVERS" --all ak
-	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 found 0 5 [0-9]+ no$"
+	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 found 0 5 [0-9]+ -1 no$"
 }
 
 @test "--all: a missing copy -> not-found, exit 1; missing everywhere -> exit 1" {
@@ -255,9 +274,9 @@ assert_stdout_bytes() {
 	mcrset -s "$SERVERS" ak hello </dev/null
 	mc "$r" delete ak
 	run -1 --separate-stderr mcrget -s "$SERVERS" --all ak
-	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 not-found [^ ]+ [^ ]+ [^ ]+ [^ :]+(: .*)?$"
+	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 not-found - - - - [^ :]+(: .*)?$"
 	run -1 --separate-stderr mcrget -s "$SERVERS" --all --format=tsv ak
-	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}not-found(${T}[^${T}]+){5}$"
+	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}not-found(${T}[^${T}]+){6}$"
 	run -1 --separate-stderr mcrget -s "$SERVERS" --all nokey
 	[ "${#lines[@]}" -eq 2 ]
 	assert_line --index 0 --regexp "^nokey [^ ]+ primary not-found "
@@ -272,9 +291,9 @@ assert_stdout_bytes() {
 	server_down "$r"
 	run -1 --separate-stderr mcrget -s "$SERVERS" -t 500 --all ak
 	assert_line --index 0 --regexp "^ak $(srv "$p") primary found 0 5 "
-	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 unreachable - - - -: .+$"
+	assert_line --index 1 --regexp "^ak $(srv "$r") replica1 unreachable - - - - -: .+$"
 	run -1 --separate-stderr mcrget -s "$SERVERS" -t 500 --all --format=tsv ak
-	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}unreachable${T}-${T}-${T}-${T}-${T}[^${T}]+$"
+	assert_line --index 1 --regexp "^ak${T}$(srv "$r")${T}replica1${T}unreachable${T}-${T}-${T}-${T}-${T}-${T}[^${T}]+$"
 	run -1 --separate-stderr mcrget -s "$SERVERS" -t 500 --all --format=json ak
 	jq -se '.[1].status == "unreachable" and (.[1].message | length > 0) and .[0].message == null' <<<"$output"
 	server_down "$p"
@@ -356,7 +375,7 @@ assert_stdout_bytes() {
 	assert_output v
 	run -1 mcrget -s "$SERVERS" nk
 	run -0 mcrget -s "$SERVERS" --namespace app: --all nk
-	assert_line --index 1 --regexp " replica1 found 0 1 [0-9]+ yes$"
+	assert_line --index 1 --regexp " replica1 found 0 1 [0-9]+ -1 yes$"
 }
 
 @test "keys with space, newline, % and high bytes are percent-encoded in text and tsv, raw in json" {

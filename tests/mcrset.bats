@@ -253,8 +253,8 @@ gone() {
 	local p r
 	p=$(copy_idx fl 2 0) r=$(copy_idx fl 2 1)
 	run -0 mcrget -s "$SERVERS" --all fl
-	assert_line --index 0 --regexp "^fl $(srv "$p") primary found 42 1 [0-9]+ [a-z-]+$"
-	assert_line --index 1 --regexp "^fl $(srv "$r") replica1 found 42 1 [0-9]+ yes$"
+	assert_line --index 0 --regexp "^fl $(srv "$p") primary found 42 1 [0-9]+ -1 [a-z-]+$"
+	assert_line --index 1 --regexp "^fl $(srv "$r") replica1 found 42 1 [0-9]+ -1 yes$"
 	run -0 mcrget -s "$SERVERS" --format=json fl
 	jq -e '.flags == 42 and .value == "v" and .status == "found"' <<<"$output"
 	run -0 mcrget -s "$SERVERS" --all --format=json fl

@@ -275,7 +275,7 @@ PERL
 		<(for k in "${keys[@]}"; do echo "3 $(pct "$k")"; echo "3 $(pct "$k")"; done)
 	diff <(awk '{ print $1, $3 }' "$D/all.text.out") \
 		<(for k in "${keys[@]}"; do echo "$(pct "$k") primary"; echo "$(pct "$k") replica1"; done)
-	[ "$(awk -F'\t' '{ print NF }' "$D/all.tsv.out" | sort -u)" = 9 ]
+	[ "$(awk -F'\t' '{ print NF }' "$D/all.tsv.out" | sort -u)" = 10 ]
 	diff <(json_keys "$D/where.json.out") <(for k in "${keys[@]}"; do b64 "$k"; echo; b64 "$k"; echo; done)
 	diff <(json_keys "$D/all.json.out") <(for k in "${keys[@]}"; do b64 "$k"; echo; b64 "$k"; echo; done)
 	grep -qF "$(pct "${NASTY[0]}") " "$D/all.text.out"
