@@ -121,7 +121,8 @@ struct mcr_option {
 	const char *name;
 	int shortopt;    /* 0: long only */
 	const char *arg; /* NULL: no argument; "[NAME]": optional, given as --opt=NAME; "[NAME]a|b":
-	                  * its values, refused as the next word (--opt a would read a as a key) */
+	                  * its values, refused as the next word (--opt a would read a as a key);
+	                  * "[NAME]#": any number is */
 	const char *help;
 	int id;
 };

@@ -12,7 +12,7 @@
 
 #include "mcr.h"
 
-enum { O_RECHECK = 500, O_CONFIRM, O_PROMETHEUS, O_REPAIR, O_DRY_RUN, O_REMOVE_STRAYS };
+enum { O_RECHECK = 500, O_CONFIRM, O_PROMETHEUS, O_REPAIR, O_DRY_RUN, O_REMOVE_STRAYS, O_COMPARE_TTL };
 
 static const struct mcr_option options[] = {
     {"recheck-delay", 0, "MS", "read keys that look wrong again after MS (default 200)", O_RECHECK},
@@ -24,6 +24,9 @@ static const struct mcr_option options[] = {
                               "replace differing ones",
      O_REPAIR},
     {"remove-strays", 0, NULL, "delete copies outside the copy set once the set holds them", O_REMOVE_STRAYS},
+    {"compare-ttl", 0, "[SLACK]#", "a copy whose TTL differs from the primary's by more than SLACK s (default 2) "
+                                   "differs",
+     O_COMPARE_TTL},
     {"dry-run", 'n', NULL, "print the repairs without writing", O_DRY_RUN},
     {NULL, 0, NULL, NULL, 0},
 };
@@ -45,7 +48,8 @@ static struct {
 	const char *prometheus;
 	enum policy policy;
 	bool dry_run, remove_strays;
-} opt = {.recheck_ms = 200, .confirm_ms = 1000};
+	long ttl_slack; /* --compare-ttl: seconds; -1: TTLs not compared */
+} opt = {.recheck_ms = 200, .confirm_ms = 1000, .ttl_slack = -1};
 
 static struct {
 	uint64_t checked, cls[NCLASS], repaired, skipped, failed, planned;
@@ -77,6 +81,7 @@ handle(int id, const char *arg)
 		break;
 	case O_REMOVE_STRAYS: opt.remove_strays = true; break;
 	case O_DRY_RUN: opt.dry_run = true; break;
+	case O_COMPARE_TTL: opt.ttl_slack = arg ? (long)mcr_number("--compare-ttl", arg, 0, 31536000) : 2; break;
 	}
 }
 
@@ -97,6 +102,7 @@ struct check {
 	const char *why; /* for skipped/failed */
 	char *msg;
 	bool moving; /* a copy changed between the two reads: a write is in flight */
+	bool ttl;    /* --compare-ttl: the copies hold one value, but not one expiry */
 	bool again;  /* put aside at the first read: cas0 holds what it saw */
 	int src;     /* the cell a repair copies from, -1 none */
 	uint64_t src_cas;
@@ -115,6 +121,7 @@ struct batch {
 	struct mcr_key *keys;
 	struct check *chk;
 	uint64_t *cas0; /* (k + 1) per key: the first read's CAS, 0 for none */
+	bool *ttld;     /* (k + 1) per key: --compare-ttl, this copy's TTL differs from the primary's */
 	size_t n;
 	enum mcr_format fmt;
 	struct mcr_keysrc *ks;
@@ -169,6 +176,67 @@ read_again(struct batch *b, const bool *want)
 		mcr_fan_run(&b->f);
 }
 
+/* Do two remaining TTLs (seconds, or MCR_TTL_NEVER) differ beyond the slack? */
+static bool
+ttl_drift(int64_t a, int64_t b)
+{
+	if (a < 0 || b < 0)
+		return (a < 0) != (b < 0);
+	return llabs((long long)(a - b)) > opt.ttl_slack;
+}
+
+/* --compare-ttl: the remaining TTL of every copy of the keys whose copies were all found with
+ * one value, read at once; b->ttld marks the copies whose TTL differs from the primary's. A
+ * copy whose TTL cannot be read (a server that requires SASL has no ASCII protocol) is not
+ * compared. libmemcached replicates neither touch nor gat: the primary's is the one the
+ * application set last. */
+static void
+read_ttl_drift(struct batch *b)
+{
+	const struct mcr_cluster *c = b->f.c;
+	size_t *owner;
+
+	if (opt.ttl_slack < 0 || b->k < 2)
+		return;
+	memset(b->ttld, 0, b->n * (b->k + 1) * sizeof(*b->ttld));
+	owner = mcr_xcalloc(b->n, sizeof(*owner));
+	mcr_fan_reset(&b->w);
+	for (size_t i = 0; i < b->n; i++) {
+		bool whole = true;
+		for (unsigned r = 0; r < b->k && whole; r++)
+			whole = cell(b, i, r)->result == MCR_OK && same_value(cell(b, i, 0), cell(b, i, r));
+		if (!whole)
+			continue;
+		size_t j = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_TTL);
+		for (unsigned r = 0; r < b->w.width; r++) {
+			struct mcr_req *t = mcr_cell(&b->w, j, r);
+			t->server = cell(b, i, r)->server;
+			t->skip = r >= b->k || (c->username && c->servers[t->server].port);
+		}
+		owner[j] = i;
+	}
+	mcr_fan_run(&b->w);
+	for (size_t j = 0; j < b->w.n; j++) {
+		const struct mcr_req *p = mcr_cell(&b->w, j, 0);
+		for (unsigned r = 1; r < b->k && p->result == MCR_OK; r++) {
+			const struct mcr_req *t = mcr_cell(&b->w, j, r);
+			if (t->result == MCR_OK && ttl_drift(p->ttl, t->ttl))
+				b->ttld[owner[j] * (b->k + 1) + r] = true;
+		}
+	}
+	mcr_fan_reset(&b->w);
+	free(owner);
+}
+
+static bool
+ttl_differs(const struct batch *b, size_t i)
+{
+	for (unsigned r = 1; opt.ttl_slack >= 0 && r < b->k; r++)
+		if (b->ttld[i * (b->k + 1) + r])
+			return true;
+	return false;
+}
+
 static void
 classify(struct batch *b, size_t i)
 {
@@ -177,6 +245,7 @@ classify(struct batch *b, size_t i)
 	bool unreachable = false, differ = false;
 
 	ch->ref = -1;
+	ch->ttl = false;
 	if (ch->where == MCR_EARLIER) {
 		ch->cls = C_DUP;
 		return;
@@ -217,6 +286,8 @@ classify(struct batch *b, size_t i)
 		ch->cls = C_DIFFER;
 	else if (found > 0 && found < b->k)
 		ch->cls = C_MISSING;
+	else if (found == b->k && ttl_differs(b, i))
+		ch->cls = C_DIFFER, ch->ttl = true;
 	else
 		ch->cls = C_OK;
 }
@@ -331,6 +402,13 @@ plan(struct batch *b, size_t i)
 	if (ch->moving) {
 		ch->outcome = R_SKIPPED;
 		ch->why = "copies changed while being read (a write in flight)";
+	} else if (ch->ttl) {
+		/* one value, expiries apart: the primary's wins, whatever the policy (only it
+		 * saw the application's touches), and no value changes */
+		ch->src = opt.dry_run ? -1 : 0;
+		ch->outcome = opt.dry_run ? R_PLANNED : R_NONE;
+		if (!opt.dry_run)
+			ch->src_cas = cell(b, i, 0)->rcas;
 	} else if (ch->cls == C_DIFFER && opt.policy == P_MISSING) {
 		ch->outcome = R_SKIPPED;
 		ch->why = "copies differ: --repair fills absent copies only; --repair=primary or "
@@ -428,8 +506,9 @@ write_copies(struct batch *b, const uint32_t *exptime, size_t *row)
 			}
 			const struct mcr_req *s = ch->src >= 0 ? cell(b, i, (unsigned)ch->src) : NULL;
 			bool absent = q->result == MCR_NOTFOUND;
-			w->skip = !s || (int)r == ch->src || (!absent && same_value(s, q)) ||
-			          (!absent && opt.policy == P_MISSING);
+			bool ttl = ch->ttl && b->ttld[i * (b->k + 1) + r];
+			w->skip = !s || (int)r == ch->src || (!absent && same_value(s, q) && !ttl) ||
+			          (!absent && opt.policy == P_MISSING && !ttl);
 			if (w->skip)
 				continue;
 			/* an absent copy is added, a present one replaced only if its CAS is unchanged */
@@ -521,8 +600,9 @@ confirm_now(struct batch *b, const size_t *row)
 }
 
 /* A copy's state in a report, as a byte: what a held key keeps until it is reported. */
-enum { S_UNREAD, S_FOUND, S_SAME, S_DIFFERS, S_ABSENT, S_UNREACHABLE, S_STRAY };
-static const char *const state_names[] = {NULL, "found", "same", "differs", "absent", "unreachable", "stray"};
+enum { S_UNREAD, S_FOUND, S_SAME, S_DIFFERS, S_ABSENT, S_UNREACHABLE, S_STRAY, S_TTL };
+static const char *const state_names[] = {NULL,          "found", "same", "differs", "absent",
+                                          "unreachable", "stray", "ttl-differs"};
 
 static uint8_t
 state(const struct batch *b, size_t i, unsigned r)
@@ -537,7 +617,9 @@ state(const struct batch *b, size_t i, unsigned r)
 			return S_STRAY;
 		if ((int)r == ch->ref)
 			return S_FOUND;
-		return same_value(cell(b, i, (unsigned)ch->ref), q) ? S_SAME : S_DIFFERS;
+		if (!same_value(cell(b, i, (unsigned)ch->ref), q))
+			return S_DIFFERS;
+		return ch->ttl && b->ttld[i * (b->k + 1) + r] ? S_TTL : S_SAME;
 	case MCR_NOTFOUND: return S_ABSENT;
 	default: return S_UNREACHABLE;
 	}
@@ -801,6 +883,7 @@ first_read(struct batch *b, struct mcr_spool *aside)
 
 	load(b);
 	mcr_read_listed(&b->f, b->ks, b->keys, where, false);
+	read_ttl_drift(b);
 	for (size_t i = 0; i < b->n; i++) {
 		memset(&b->chk[i], 0, sizeof(b->chk[i]));
 		b->chk[i].where = where[i];
@@ -848,6 +931,7 @@ second_read(struct batch *b)
 	}
 	load(b);
 	mcr_read_listed(&b->f, b->ks, probe, where, false);
+	read_ttl_drift(b);
 	for (size_t i = 0; i < b->n; i++) {
 		struct check *ch = &b->chk[i];
 		if (!ch->again)
@@ -863,6 +947,7 @@ second_read(struct batch *b)
 		}
 	}
 	read_again(b, want);
+	read_ttl_drift(b);
 	for (size_t i = 0; i < b->n; i++) {
 		if (!want[i])
 			continue;
@@ -1089,6 +1174,7 @@ main(int argc, char **argv)
 	b.keys = mcr_xcalloc(o.batch, sizeof(*b.keys));
 	b.chk = mcr_xcalloc(o.batch, sizeof(*b.chk));
 	b.cas0 = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.cas0));
+	b.ttld = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.ttld));
 	tally.guard.limit = o.misplaced_limit;
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;
@@ -1126,6 +1212,7 @@ main(int argc, char **argv)
 	free(b.keys);
 	free(b.chk);
 	free(b.cas0);
+	free(b.ttld);
 	mcr_keys_close(&ks);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();

@@ -264,12 +264,15 @@ find_option(const struct mcr_tool *tool, int id)
 	return NULL;
 }
 
-/* Is word one of the values an optional value lists after its "[NAME]"? */
+/* Is word one of the values an optional value lists after its "[NAME]" ("#": a number)? */
 static bool
 listed_value(const struct mcr_option *o, const char *word)
 {
 	const char *v = o && o->arg && o->arg[0] == '[' ? strchr(o->arg, ']') : NULL;
 	size_t n = strlen(word), l;
+
+	if (v && !strcmp(v, "]#"))
+		return n > 0 && strspn(word, "0123456789") == n;
 
 	for (v = v ? v + 1 : NULL; v && *v; v += l + (v[l] == '|')) {
 		l = strcspn(v, "|");
