@@ -7,7 +7,7 @@ include config.mk
 O = build
 
 TOOLS = mcrset mcrget mcrdel mcrverify mcrcopy mcrstat
-LIB   = util enc opts cluster conn frame text engine listing fan keys input out
+LIB   = util enc opts cluster conn frame text engine listing fan keys input out prom
 MAN1  = man/mcrset.1 man/mcrget.1 man/mcrdel.1 man/mcrverify.1 man/mcrcopy.1 man/mcrstat.1
 MAN7  = man/mcr.7
 HDR   = src/mcr.h

@@ -460,6 +460,18 @@ void mcr_item_free(struct mcr_item *it);
 int mcr_items_read(FILE *fp, struct mcr_item **items, size_t *nitems, const char **err, size_t *line);
 void mcr_items_free(struct mcr_item *items, size_t n);
 
+/* prom.c: node_exporter textfile metrics, with the operator's labels */
+struct mcr_prom {
+	FILE *fp;
+	const char *labels[16]; /* NAME=VALUE, checked */
+	size_t nlabels;
+};
+const char *mcr_prom_label_problem(const char *nv);
+void mcr_prom_add_label(struct mcr_prom *p, const char *nv);
+void mcr_prom_help(const struct mcr_prom *p, const char *name, const char *type, const char *help);
+void mcr_prom_sample(const struct mcr_prom *p, const char *name, const char *k1, const char *v1, const char *k2,
+                     const char *v2, const char *val);
+
 /* out.c: one record in text, tsv or json */
 enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG, MCR_F_COPIES, MCR_F_REAL, MCR_F_BOOL, MCR_F_INT };
 

@@ -12,7 +12,7 @@
 
 #include "mcr.h"
 
-enum { O_RECHECK = 500, O_CONFIRM, O_PROMETHEUS, O_REPAIR, O_DRY_RUN, O_REMOVE_STRAYS, O_COMPARE_TTL };
+enum { O_RECHECK = 500, O_CONFIRM, O_PROMETHEUS, O_REPAIR, O_DRY_RUN, O_REMOVE_STRAYS, O_COMPARE_TTL, O_PROM_LABEL };
 
 static const struct mcr_option options[] = {
     {"recheck-delay", 0, "MS", "read keys that look wrong again after MS (default 200)", O_RECHECK},
@@ -20,6 +20,7 @@ static const struct mcr_option options[] = {
                                "(default 1000, 0 at once)",
      O_CONFIRM},
     {"prometheus", 0, "FILE", "write node_exporter textfile metrics to FILE", O_PROMETHEUS},
+    {"prometheus-label", 0, "NAME=VALUE", "a label on every metric (repeatable: cluster, shard...)", O_PROM_LABEL},
     {"repair", 0, "[POLICY]missing|primary|majority", "fill absent copies (missing, the default); primary or majority: also "
                               "replace differing ones",
      O_REPAIR},
@@ -62,6 +63,16 @@ static struct {
 	uint64_t unmatched; /* keys it left out */
 } tally;
 
+/* node_exporter textfile: opened before the run, so a path that cannot be written stops it
+ * before any work; written beside the target and renamed, so a scrape never sees half. */
+static struct mcr_outfile promfile;
+static struct mcr_prom prom;
+
+/* Each server's copies of the keys checked, by state: which server lost its copies. */
+enum { T_FOUND, T_ABSENT, T_DIFFERS, T_TTL, T_UNREACHABLE, T_STRAY, NTOTAL };
+static const char *const total_names[] = {"found", "absent", "differs", "ttl-differs", "unreachable", "stray"};
+static uint64_t *totals; /* NTOTAL per server */
+
 static void
 handle(int id, const char *arg)
 {
@@ -69,6 +80,7 @@ handle(int id, const char *arg)
 	case O_RECHECK: opt.recheck_ms = (unsigned)mcr_number("--recheck-delay", arg, 0, 600000); break;
 	case O_CONFIRM: opt.confirm_ms = (unsigned)mcr_number("--confirm-delay", arg, 0, 600000); break;
 	case O_PROMETHEUS: opt.prometheus = arg; break;
+	case O_PROM_LABEL: mcr_prom_add_label(&prom, arg); break;
 	case O_REPAIR:
 		if (!arg || !strcmp(arg, "missing"))
 			opt.policy = P_MISSING;
@@ -675,6 +687,24 @@ progress(bool last)
 	mcr_pace(&pace, tally.checked, tally.checked - tally.cls[C_OK], "with problems", last);
 }
 
+/* Each copy of a key checked, on its server; absent copies only of keys held somewhere. */
+static void
+count_servers(const struct batch *b, size_t i, const uint8_t *st)
+{
+	static const int of[] = {[S_FOUND] = T_FOUND,     [S_SAME] = T_FOUND,
+	                         [S_DIFFERS] = T_DIFFERS, [S_ABSENT] = T_ABSENT,
+	                         [S_UNREACHABLE] = T_UNREACHABLE, [S_STRAY] = T_STRAY, [S_TTL] = T_TTL};
+	bool held = false;
+
+	for (unsigned r = 0; r <= b->k; r++)
+		held |= st[r] == S_FOUND;
+	for (unsigned r = 0; r <= b->k; r++) {
+		if (st[r] == S_UNREAD || (st[r] == S_ABSENT && !held))
+			continue;
+		totals[cell(b, i, r)->server * NTOTAL + (size_t)of[st[r]]]++;
+	}
+}
+
 /* A key's last word: counted, reported, its memory freed. */
 static void
 settle_key(struct batch *b, size_t i)
@@ -691,12 +721,12 @@ settle_key(struct batch *b, size_t i)
 	tally.planned += ch->outcome == R_PLANNED;
 	tally.fixed_keys += ch->outcome == R_REPAIRED && ch->cls != C_STRAY;
 	tally.strays_removed += ch->unstrayed;
-	if (ch->cls != C_OK || mcr_verbose) {
-		uint8_t st[b->k + 1];
-		for (unsigned r = 0; r <= b->k; r++)
-			st[r] = ch->held ? ch->st[r] : state(b, i, r);
+	uint8_t st[b->k + 1];
+	for (unsigned r = 0; r <= b->k; r++)
+		st[r] = ch->held ? ch->st[r] : state(b, i, r);
+	count_servers(b, i, st);
+	if (ch->cls != C_OK || mcr_verbose)
 		report(b, i, st);
-	}
 	free(ch->msg);
 	ch->msg = NULL;
 }
@@ -1059,56 +1089,48 @@ summary(enum mcr_format fmt, double secs)
 	putchar('\n');
 }
 
-/* node_exporter textfile: opened before the run, so a path that cannot be written stops it
- * before any work; written beside the target and renamed, so a scrape never sees half. */
-static struct mcr_outfile prom;
-
 static void
-prometheus(double secs, int status)
+prometheus(const struct mcr_cluster *c, double secs, int status)
 {
-	FILE *fp = prom.fp;
+	char v[64];
 
-	fprintf(fp, "# HELP mcr_verify_keys Keys found in each class by the last mcrverify run.\n"
-	            "# TYPE mcr_verify_keys gauge\n");
+#define NUM(x) (snprintf(v, sizeof(v), "%llu", (unsigned long long)(x)), v)
+	prom.fp = promfile.fp;
+	mcr_prom_help(&prom, "mcr_verify_keys", "gauge",
+	              "Keys found in each class by the last mcrverify run; the classes add up to the keys checked.");
 	for (int k = C_OK; k <= C_MISPLACED; k++)
-		fprintf(fp, "mcr_verify_keys{class=\"%s\"} %llu\n", class_names[k], (unsigned long long)tally.cls[k]);
-	fprintf(fp,
-	        "# HELP mcr_verify_keys_checked Keys checked by the last mcrverify run.\n"
-	        "# TYPE mcr_verify_keys_checked gauge\nmcr_verify_keys_checked %llu\n",
-	        (unsigned long long)tally.checked);
-	fprintf(fp,
-	        "# HELP mcr_verify_stray_copies Copies found outside their key's copy set by the last run.\n"
-	        "# TYPE mcr_verify_stray_copies gauge\nmcr_verify_stray_copies %llu\n",
-	        (unsigned long long)tally.cls[C_STRAY]);
-	fprintf(fp,
-	        "# HELP mcr_verify_keys_unresolved Keys not checked: a server listed before could not be asked.\n"
-	        "# TYPE mcr_verify_keys_unresolved gauge\nmcr_verify_keys_unresolved %llu\n",
-	        (unsigned long long)tally.cls[C_UNRESOLVED]);
-	fprintf(fp,
-	        "# HELP mcr_verify_repairs Keys repaired, skipped or failed by the last run.\n"
-	        "# TYPE mcr_verify_repairs gauge\n"
-	        "mcr_verify_repairs{result=\"repaired\"} %llu\nmcr_verify_repairs{result=\"skipped\"} %llu\n"
-	        "mcr_verify_repairs{result=\"failed\"} %llu\n",
-	        (unsigned long long)tally.repaired, (unsigned long long)tally.skipped,
-	        (unsigned long long)tally.failed);
-	fprintf(fp,
-	        "# HELP mcr_verify_duration_seconds How long the last run took.\n"
-	        "# TYPE mcr_verify_duration_seconds gauge\nmcr_verify_duration_seconds %.3f\n",
-	        secs);
-	fprintf(fp,
-	        "# HELP mcr_verify_interrupted 1 when the last run was interrupted or stopped before writing.\n"
-	        "# TYPE mcr_verify_interrupted gauge\nmcr_verify_interrupted %d\n",
-	        tally.interrupted || tally.stopped);
-	fprintf(fp,
-	        "# HELP mcr_verify_exit_status Exit status of the last run (0 consistent, 1 not, 2 trouble).\n"
-	        "# TYPE mcr_verify_exit_status gauge\nmcr_verify_exit_status %d\n",
-	        status);
-	fprintf(fp,
-	        "# HELP mcr_verify_last_run_timestamp_seconds When the last run ended.\n"
-	        "# TYPE mcr_verify_last_run_timestamp_seconds gauge\n"
-	        "mcr_verify_last_run_timestamp_seconds %lld\n",
-	        (long long)time(NULL));
-	mcr_outfile_close(&prom, true);
+		mcr_prom_sample(&prom, "mcr_verify_keys", "class", class_names[k], NULL, NULL, NUM(tally.cls[k]));
+	mcr_prom_help(&prom, "mcr_verify_keys_checked", "gauge", "Keys checked by the last mcrverify run.");
+	mcr_prom_sample(&prom, "mcr_verify_keys_checked", NULL, NULL, NULL, NULL, NUM(tally.checked));
+	mcr_prom_help(&prom, "mcr_verify_copies", "gauge",
+	              "Copies of the keys checked on each server, by state, in the last run.");
+	for (size_t s = 0; s < c->nservers; s++)
+		for (int t = 0; t < NTOTAL; t++)
+			mcr_prom_sample(&prom, "mcr_verify_copies", "server", c->servers[s].label, "state", total_names[t],
+			                NUM(totals[s * NTOTAL + (size_t)t]));
+	mcr_prom_help(&prom, "mcr_verify_stray_copies", "gauge",
+	              "Copies found outside their key's copy set by the last run.");
+	mcr_prom_sample(&prom, "mcr_verify_stray_copies", NULL, NULL, NULL, NULL, NUM(tally.cls[C_STRAY]));
+	mcr_prom_help(&prom, "mcr_verify_keys_unresolved", "gauge",
+	              "Keys not checked: a server listed before could not be asked.");
+	mcr_prom_sample(&prom, "mcr_verify_keys_unresolved", NULL, NULL, NULL, NULL, NUM(tally.cls[C_UNRESOLVED]));
+	mcr_prom_help(&prom, "mcr_verify_repairs", "gauge", "Keys repaired, skipped or failed by the last run.");
+	mcr_prom_sample(&prom, "mcr_verify_repairs", "result", "repaired", NULL, NULL, NUM(tally.repaired));
+	mcr_prom_sample(&prom, "mcr_verify_repairs", "result", "skipped", NULL, NULL, NUM(tally.skipped));
+	mcr_prom_sample(&prom, "mcr_verify_repairs", "result", "failed", NULL, NULL, NUM(tally.failed));
+	mcr_prom_help(&prom, "mcr_verify_duration_seconds", "gauge", "How long the last run took.");
+	snprintf(v, sizeof(v), "%.3f", secs);
+	mcr_prom_sample(&prom, "mcr_verify_duration_seconds", NULL, NULL, NULL, NULL, v);
+	mcr_prom_help(&prom, "mcr_verify_interrupted", "gauge",
+	              "1 when the last run was interrupted or stopped before writing.");
+	mcr_prom_sample(&prom, "mcr_verify_interrupted", NULL, NULL, NULL, NULL, NUM(tally.interrupted || tally.stopped));
+	mcr_prom_help(&prom, "mcr_verify_exit_status", "gauge",
+	              "Exit status of the last run (0 consistent, 1 not, 2 trouble).");
+	mcr_prom_sample(&prom, "mcr_verify_exit_status", NULL, NULL, NULL, NULL, NUM(status));
+	mcr_prom_help(&prom, "mcr_verify_last_run_timestamp_seconds", "gauge", "When the last run ended.");
+	mcr_prom_sample(&prom, "mcr_verify_last_run_timestamp_seconds", NULL, NULL, NULL, NULL, NUM(time(NULL)));
+#undef NUM
+	mcr_outfile_close(&promfile, true);
 }
 
 /* The options' combinations, checked before anything is opened. */
@@ -1160,7 +1182,9 @@ main(int argc, char **argv)
 		mcr_need_replicas(&c, opt.remove_strays && opt.policy == P_NONE ? "--remove-strays" : "--repair",
 		                  "-r");
 	if (opt.prometheus)
-		mcr_outfile_open(&prom, opt.prometheus, "--prometheus");
+		mcr_outfile_open(&promfile, opt.prometheus, "--prometheus");
+	else if (prom.nlabels)
+		mcr_usage_error("--prometheus-label labels the metrics of --prometheus=FILE: give it too");
 	mcr_keys_init(&ks, &o, argv + i, (size_t)(argc - i));
 
 	memset(&b, 0, sizeof(b));
@@ -1175,6 +1199,7 @@ main(int argc, char **argv)
 	b.chk = mcr_xcalloc(o.batch, sizeof(*b.chk));
 	b.cas0 = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.cas0));
 	b.ttld = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.ttld));
+	totals = mcr_xcalloc(c.nservers * NTOTAL, sizeof(*totals));
 	tally.guard.limit = o.misplaced_limit;
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;
@@ -1199,7 +1224,7 @@ main(int argc, char **argv)
 	tally.unmatched = ks.unmatched;
 	summary(o.format, secs);
 	if (opt.prometheus)
-		prometheus(secs, status);
+		prometheus(&c, secs, status);
 
 	mcr_spool_close(&aside);
 	mcr_spool_close(&held);
@@ -1213,6 +1238,7 @@ main(int argc, char **argv)
 	free(b.chk);
 	free(b.cas0);
 	free(b.ttld);
+	free(totals);
 	mcr_keys_close(&ks);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();

@@ -676,6 +676,40 @@ stopped() { ! kill -0 "$1" 2>/dev/null; }
 	[ "$(ls "$D/prom")" = mcr.prom ] || fail "left behind: $(ls "$D/prom")"
 }
 
+@test "--prometheus-label and per-server series: which server lost its copies; promtool accepts the file and the example rules" {
+	start_servers 3
+	local f=$D/mcr.prom s
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$SERVERS" --replicas 1 load pk 300
+	mc 1 flush_all >/dev/null
+	run -1 mcrverify -s "$SERVERS" -r 1 --all --prometheus="$f" --prometheus-label=cluster=sessions \
+		--prometheus-label='shard=1 of "2"'
+	# every sample carries the labels, escaped as the format says
+	! grep -v '^#' "$f" | grep -qv '^mcr_verify_[a-z_]*{cluster="sessions",shard="1 of \\"2\\""' || fail "$(cat "$f")"
+	# server 1 lost its copies: absent there, found on the others, and the counts add up
+	local absent=0 found=0
+	for s in 0 1 2; do
+		a=$(sed -n "s/^mcr_verify_copies{.*,server=\"$(srv "$s")\",state=\"absent\"} //p" "$f")
+		fd=$(sed -n "s/^mcr_verify_copies{.*,server=\"$(srv "$s")\",state=\"found\"} //p" "$f")
+		if [ "$s" = 1 ]; then [ "$a" -gt 0 ] && [ "$fd" = 0 ]; else [ "$a" = 0 ] && [ "$fd" -gt 0 ]; fi ||
+			fail "server $s: absent $a, found $fd"
+		absent=$((absent + a)) found=$((found + fd))
+	done
+	[ $((absent + found)) = 600 ] || fail "$absent absent + $found found copies of 300 keys with 2 copies each"
+	grep -qx "mcr_verify_keys{cluster=\"sessions\",shard=.*,class=\"missing\"} $absent" "$f"
+	if command -v promtool >/dev/null; then
+		run -0 promtool check metrics <"$f"
+		run -0 promtool check rules "$BATS_TEST_DIRNAME/../examples/mcr.rules.yml"
+		(cd "$BATS_TEST_DIRNAME/../examples" && promtool test rules mcr.rules.test.yml) || fail "promtool test rules failed"
+	fi
+	# bad labels: refused before anything is read
+	run -2 --separate-stderr mcrverify -s "$SERVERS" --prometheus="$f" --prometheus-label=server=x k
+	[[ $stderr == *"the metrics use this label name themselves"* ]] || fail "$stderr"
+	run -2 --separate-stderr mcrverify -s "$SERVERS" --prometheus="$f" --prometheus-label=a=1 --prometheus-label=a=2 k
+	run -2 --separate-stderr mcrverify -s "$SERVERS" --prometheus="$f" --prometheus-label=noequals k
+	run -2 --separate-stderr mcrverify -s "$SERVERS" --prometheus-label=cluster=x k
+	[[ $stderr == *"give it too"* ]] || fail "$stderr"
+}
+
 # read_since I N: server I has answered more than N reads (its cmd_get counter)
 read_since() { [ "$(mstat "$1" cmd_get)" -gt "$2" ]; }
 

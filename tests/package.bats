@@ -135,8 +135,8 @@ exec_start() {
 
 	run -0 --separate-stderr timeout 60 "${cmd[@]}"
 	assert_output --regexp '^checked 4 keys in [0-9.]+ s: ok 4, missing 0, ' # the summary alone
-	run -0 grep -x 'mcr_verify_keys_checked 4' "$D/prom/mcr_test.prom"
-	run -0 grep -x 'mcr_verify_exit_status 0' "$D/prom/mcr_test.prom"
+	run -0 grep -x 'mcr_verify_keys_checked{cluster="test"} 4' "$D/prom/mcr_test.prom"
+	run -0 grep -x 'mcr_verify_exit_status{cluster="test"} 0' "$D/prom/mcr_test.prom"
 	if command -v promtool >/dev/null; then
 		run -0 promtool check metrics <"$D/prom/mcr_test.prom"
 	fi
@@ -147,7 +147,7 @@ exec_start() {
 	mc 2 delete b >/dev/null
 	run -1 --separate-stderr timeout 60 "${cmd[@]}"
 	assert_line --partial 'b missing '
-	run -0 grep -x 'mcr_verify_exit_status 1' "$D/prom/mcr_test.prom"
+	run -0 grep -x 'mcr_verify_exit_status{cluster="test"} 1' "$D/prom/mcr_test.prom"
 
 	# another run holds the lock: this one does nothing and exits 75
 	rm "$D/prom/mcr_test.prom"
