@@ -27,6 +27,8 @@ enum {
 	O_HEAL,
 	O_STATE,
 	O_WATCH,
+	O_PROMETHEUS,
+	O_PROM_LABEL,
 };
 
 static const struct mcr_option options[] = {
@@ -47,6 +49,8 @@ static const struct mcr_option options[] = {
     {"heal", 0, NULL, "rebuild every server that restarted since the last pass", O_HEAL},
     {"state", 0, "FILE", "with --heal: the process ids and start times of the servers, kept between passes", O_STATE},
     {"watch", 0, "SECONDS", "with --heal: a pass every SECONDS until a signal", O_WATCH},
+    {"prometheus", 0, "FILE", "with --heal: node_exporter textfile metrics, written after every pass", O_PROMETHEUS},
+    {"prometheus-label", 0, "NAME=VALUE", "a label on every metric (repeatable)", O_PROM_LABEL},
     {NULL, 0, NULL, NULL, 0},
 };
 
@@ -55,7 +59,7 @@ static const char *const synopsis[] = {"--to=DEST [KEY...]", "--to=DEST -k FILE"
                                        "--heal --state=FILE [--watch=SECONDS]", NULL};
 
 static struct {
-	const char *to, *to_distribution, *to_hash, *from, *rebuild, *failed, *state;
+	const char *to, *to_distribution, *to_hash, *from, *rebuild, *failed, *state, *prometheus;
 	long to_replicas;
 	unsigned confirm_ms, watch;
 	bool overwrite, verify, dry_run, no_end_mark, heal;
@@ -75,6 +79,10 @@ static struct {
 } tally;
 
 static struct mcr_outfile failed_file;
+
+/* --heal --prometheus: the heal's metrics, written after every pass */
+static struct mcr_outfile promfile;
+static struct mcr_prom prom;
 
 static void
 handle(int id, const char *arg)
@@ -100,6 +108,8 @@ handle(int id, const char *arg)
 	case O_HEAL: opt.heal = true; break;
 	case O_STATE: opt.state = arg; break;
 	case O_WATCH: opt.watch = (unsigned)mcr_number("--watch", arg, 1, 86400); break;
+	case O_PROMETHEUS: opt.prometheus = arg; break;
+	case O_PROM_LABEL: mcr_prom_add_label(&prom, arg); break;
 	}
 }
 
@@ -703,8 +713,10 @@ check_options(struct mcr_opts *o, size_t nargs)
 		mcr_usage_error("--heal needs --state=FILE, where it keeps what it saw between passes");
 	if (opt.heal && opt.failed)
 		mcr_usage_error("--failed lists the keys of one run: --heal reports each server's counts");
-	if (!opt.heal && (opt.state || opt.watch))
-		mcr_usage_error("--state and --watch are for --heal");
+	if (!opt.heal && (opt.state || opt.watch || opt.prometheus))
+		mcr_usage_error("--state, --watch and --prometheus are for --heal");
+	if (prom.nlabels && !opt.prometheus)
+		mcr_usage_error("--prometheus-label labels the metrics of --prometheus=FILE: give it too");
 	if (opt.rebuild && opt.to)
 		mcr_usage_error("--rebuild refills a server of the source cluster: give no --to");
 	if (opt.rebuild && opt.from)
@@ -857,6 +869,10 @@ struct seen {
 	bool was_down;       /* did not answer at the previous pass (one line per change) */
 	int64_t pid, start;  /* as last recorded */
 	int64_t npid, nstart, uptime, items; /* as this pass saw them */
+	/* for the metrics, since this process started */
+	uint64_t restarts, refilled;
+	double pending;      /* when a restart not yet healed was seen, 0: none */
+	double last_heal;    /* seconds from restart seen to healed, the last time; -1: never */
 };
 
 /* The state file: a comment, then one line per server, "PID START SERVER". A line for a
@@ -1018,6 +1034,51 @@ heal_rebuild(struct mcr_cluster *c, struct mcr_opts *o, size_t s, const struct s
 	return done;
 }
 
+/* After each pass, the metrics of the heal so far, written beside the file and renamed. */
+static void
+heal_metrics(const struct mcr_cluster *c, const struct seen *sv, int status)
+{
+	char v[64];
+
+	if (!promfile.fp)
+		mcr_outfile_open(&promfile, opt.prometheus, "--prometheus");
+	prom.fp = promfile.fp;
+	mcr_prom_help(&prom, "mcr_heal_restarts_total", "counter",
+	              "Restarts seen (a server that came back, or empty with no state yet) by this heal process.");
+	for (size_t s = 0; s < c->nservers; s++) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)sv[s].restarts);
+		mcr_prom_sample(&prom, "mcr_heal_restarts_total", "server", c->servers[s].label, NULL, NULL, v);
+	}
+	mcr_prom_help(&prom, "mcr_heal_keys_refilled_total", "counter", "Keys copied to restarted servers by this heal process.");
+	for (size_t s = 0; s < c->nservers; s++) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)sv[s].refilled);
+		mcr_prom_sample(&prom, "mcr_heal_keys_refilled_total", "server", c->servers[s].label, NULL, NULL, v);
+	}
+	mcr_prom_help(&prom, "mcr_heal_last_heal_seconds", "gauge",
+	              "Seconds from a restart seen to the server healed, the last time (-1: never healed).");
+	for (size_t s = 0; s < c->nservers; s++) {
+		snprintf(v, sizeof(v), "%.3f", sv[s].last_heal);
+		mcr_prom_sample(&prom, "mcr_heal_last_heal_seconds", "server", c->servers[s].label, NULL, NULL, v);
+	}
+	mcr_prom_help(&prom, "mcr_heal_restart_pending", "gauge",
+	              "1 while a restart seen is not yet healed (down again, or its rebuild did not finish).");
+	for (size_t s = 0; s < c->nservers; s++)
+		mcr_prom_sample(&prom, "mcr_heal_restart_pending", "server", c->servers[s].label, NULL, NULL,
+		                sv[s].pending > 0 ? "1" : "0");
+	mcr_prom_help(&prom, "mcr_heal_server_up", "gauge", "1 when the server answered the last pass.");
+	for (size_t s = 0; s < c->nservers; s++)
+		mcr_prom_sample(&prom, "mcr_heal_server_up", "server", c->servers[s].label, NULL, NULL,
+		                sv[s].up ? "1" : "0");
+	mcr_prom_help(&prom, "mcr_heal_pass_exit_status", "gauge",
+	              "The last pass's status (0 healthy or healed, 1 some key failed, 2 a server down or a rebuild unfinished).");
+	snprintf(v, sizeof(v), "%d", status);
+	mcr_prom_sample(&prom, "mcr_heal_pass_exit_status", NULL, NULL, NULL, NULL, v);
+	mcr_prom_help(&prom, "mcr_heal_last_pass_timestamp_seconds", "gauge", "When the last pass ended.");
+	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
+	mcr_prom_sample(&prom, "mcr_heal_last_pass_timestamp_seconds", NULL, NULL, NULL, NULL, v);
+	mcr_outfile_close(&promfile, true);
+}
+
 /* One pass: which servers restarted, each one rebuilt; the state written. Returns the
  * pass's exit status. */
 static int
@@ -1046,6 +1107,10 @@ heal_pass(struct mcr_cluster *c, struct mcr_opts *o, struct seen *sv, struct ite
 				v->known = true, v->pid = v->npid, v->start = v->nstart;
 			continue;
 		}
+		if (v->pending == 0) {
+			v->pending = mcr_now();
+			v->restarts++;
+		}
 		if (!v->known)
 			mcr_warn("%s: empty while other servers hold items, and no state of it yet: rebuilding", label);
 		else if (v->items > 0)
@@ -1054,10 +1119,14 @@ heal_pass(struct mcr_cluster *c, struct mcr_opts *o, struct seen *sv, struct ite
 		else
 			mcr_warn("%s: restarted (pid %lld, was %lld), up %lld s: rebuilding", label, (long long)v->npid,
 			         (long long)v->pid, (long long)v->uptime);
-		if (!heal_rebuild(c, o, s, v, items)) {
+		bool done = heal_rebuild(c, o, s, v, items);
+		v->refilled += tally.n[COPIED];
+		if (!done) {
 			status = MCR_TROUBLE;
 			continue;
 		}
+		v->last_heal = mcr_now() - v->pending;
+		v->pending = 0;
 		if (tally.n[FAILED] && status == MCR_YES)
 			status = MCR_NO;
 		if (!opt.dry_run)
@@ -1065,6 +1134,8 @@ heal_pass(struct mcr_cluster *c, struct mcr_opts *o, struct seen *sv, struct ite
 	}
 	if (!opt.dry_run)
 		state_write(c, sv);
+	if (opt.prometheus)
+		heal_metrics(c, sv, status);
 	return status;
 }
 
@@ -1080,6 +1151,11 @@ heal(struct mcr_opts *o)
 	mcr_need_replicas(&c, "--heal", "-r");
 	sv = mcr_xcalloc(c.nservers, sizeof(*sv));
 	state_read(&c, sv);
+	for (size_t s = 0; s < c.nservers; s++)
+		sv[s].last_heal = -1;
+	/* a metrics file that cannot be written stops the run before any work */
+	if (opt.prometheus)
+		mcr_outfile_open(&promfile, opt.prometheus, "--prometheus");
 	if (!opt.dry_run)
 		state_write(&c, sv); /* a state file that cannot be written stops the run before any work */
 	items = mcr_xcalloc(opt.batch, sizeof(*items));

@@ -358,7 +358,8 @@ mcr_outfile_open(struct mcr_outfile *of, const char *path, const char *option)
 		of->tmp = NULL;
 		mcr_usage_error("%s: %s: %s", option, path, strerror(e));
 	}
-	for (i = 0; i < sizeof(outfiles) / sizeof(outfiles[0]) && outfiles[i]; i++)
+	/* reopened (a metrics file written after every pass): registered once */
+	for (i = 0; i < sizeof(outfiles) / sizeof(outfiles[0]) && outfiles[i] && outfiles[i] != of; i++)
 		;
 	if (i < sizeof(outfiles) / sizeof(outfiles[0]))
 		outfiles[i] = of;

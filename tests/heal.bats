@@ -116,7 +116,7 @@ restart() {
 @test "--heal --watch: a restart is healed within seconds; SIGTERM ends the watch cleanly (exit 0)" {
 	loaded
 	timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 --heal --state="$D/state" --watch=1 \
-		2>"$D/log" &
+		--prometheus="$D/heal.prom" --prometheus-label=cluster=c1 2>"$D/log" &
 	local pid=$! t0
 	restart 1
 	t0=$(now_ms)
@@ -129,6 +129,36 @@ restart() {
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || fail "exit $st: $(cat "$D/log")"
 	[ "$(grep -c 'restarted (pid' "$D/log")" = 1 ] || fail "$(cat "$D/log")"
+	# the metrics of the last pass: one restart of server 1, its keys refilled, how long it took
+	local f=$D/heal.prom copied
+	copied=$(sed -n 's/.*healed in [0-9.]* s: \([0-9]*\) copied.*/\1/p' "$D/log")
+	grep -qx "mcr_heal_restarts_total{cluster=\"c1\",server=\"$(srv 1)\"} 1" "$f" || fail "$(cat "$f")"
+	grep -qx "mcr_heal_restarts_total{cluster=\"c1\",server=\"$(srv 0)\"} 0" "$f"
+	grep -qx "mcr_heal_keys_refilled_total{cluster=\"c1\",server=\"$(srv 1)\"} $copied" "$f"
+	grep -qEx "mcr_heal_last_heal_seconds\{cluster=\"c1\",server=\"$(srv 1)\"\} [0-9]+\.[0-9]+" "$f"
+	grep -qx "mcr_heal_last_heal_seconds{cluster=\"c1\",server=\"$(srv 2)\"} -1.000" "$f"
+	grep -qx "mcr_heal_restart_pending{cluster=\"c1\",server=\"$(srv 1)\"} 0" "$f"
+	grep -qx "mcr_heal_server_up{cluster=\"c1\",server=\"$(srv 1)\"} 1" "$f"
+	grep -qx 'mcr_heal_pass_exit_status{cluster="c1"} 0' "$f"
+	grep -qEx 'mcr_heal_last_pass_timestamp_seconds\{cluster="c1"\} [0-9]+' "$f"
+	[ "$(ls "$D" | grep -c 'heal.prom')" = 1 ] || fail "left behind: $(ls "$D")"
+	if command -v promtool >/dev/null; then
+		run -0 promtool check metrics <"$f"
+	fi
+}
+
+@test "--heal --prometheus: a server down shows in the metrics of the pass; a bad path stops before any pass" {
+	loaded
+	stop_server 2
+	run -2 heal --prometheus="$D/h.prom"
+	grep -qx "mcr_heal_server_up{server=\"$(srv 2)\"} 0" "$D/h.prom" || fail "$(cat "$D/h.prom")"
+	grep -qx 'mcr_heal_pass_exit_status 2' "$D/h.prom"
+	run -2 --separate-stderr heal --prometheus="$D/nodir/h.prom"
+	[[ $stderr == *"--prometheus: $D/nodir/h.prom: "* ]] || fail "$stderr"
+	run -2 --separate-stderr "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 --rebuild="$(srv 1)" --prometheus="$D/h.prom"
+	[[ $stderr == *"are for --heal"* ]] || fail "$stderr"
+	run -2 --separate-stderr heal --prometheus-label=cluster=x
+	[[ $stderr == *"give it too"* ]] || fail "$stderr"
 }
 
 @test "--heal: bad state files and option combinations are refused with exit 2, before any pass" {

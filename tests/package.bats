@@ -97,7 +97,7 @@ exec_start() {
 @test "the heal service's command line refills a restarted server and ends cleanly on SIGTERM" {
 	units
 	start_servers 3
-	mkdir -p "$D/etc" "$D/state"
+	mkdir -p "$D/etc" "$D/state" "$D/prom"
 	printf -- '--SERVER=%s\n--SERVER=%s\n--SERVER=%s\n--NUMBER-OF-REPLICAS=1\n' \
 		"$(srv 0)" "$(srv 1)" "$(srv 2)" >"$D/etc/test.conf"
 	grep -q '^Restart=on-failure$' "$D/mcr-heal@.service"
@@ -118,6 +118,8 @@ exec_start() {
 	kill -TERM "$pid"
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || fail "exit $st: $(cat "$D/log")"
+	grep -qx "mcr_heal_restarts_total{cluster=\"test\",server=\"$(srv 1)\"} 1" "$D/prom/mcr_heal_test.prom" ||
+		fail "$(cat "$D/prom/mcr_heal_test.prom")"
 }
 
 @test "the service's command line checks every key, publishes the metrics and holds the lock" {
