@@ -106,7 +106,7 @@ fuzz-replay: fuzz-build
 
 # a benchmark, not a test: starts its own servers, prints a table of keys/s and peak RSS
 bench: deps-dev all
-	sh bench/run.sh $(O)
+	sh bench/run.sh $(O); s=$$?; sh bench/heal.sh $(O) && exit $$s
 
 # static analysis: clean means no output
 lint: deps-dev
