@@ -27,10 +27,49 @@ _mcr_valued_mcrstat=' since sample '
 # Options whose value is optional: only --opt=value gives one.
 _mcr_optional_mcrverify=' repair compare-ttl '
 
+# The libmemcached behaviours --behavior takes (NAME=VALUE), those that change placement first.
+_mcr_behaviors='NUMBER_OF_REPLICAS= DISTRIBUTION= HASH= KETAMA= KETAMA_WEIGHTED= KETAMA_HASH= HASH_WITH_PREFIX_KEY= SORT_HOSTS= NO_BLOCK= TCP_NODELAY= SOCKET_SEND_SIZE= SOCKET_RECV_SIZE= CACHE_LOOKUPS= SUPPORT_CAS= POLL_TIMEOUT= BUFFER_REQUESTS= USER_DATA= VERIFY_KEY= CONNECT_TIMEOUT= RETRY_TIMEOUT= BINARY_PROTOCOL= SND_TIMEOUT= RCV_TIMEOUT= SERVER_FAILURE_LIMIT= IO_MSG_WATERMARK= IO_BYTES_WATERMARK= IO_KEY_PREFETCH= NOREPLY= USE_UDP= AUTO_EJECT_HOSTS= RANDOMIZE_REPLICA_READ= CORK= TCP_KEEPALIVE= TCP_KEEPIDLE= LOAD_FROM_FILE= REMOVE_FAILED_SERVERS= DEAD_TIMEOUT= SERVER_TIMEOUT_LIMIT='
+
+# The cluster's servers, as HOST:PORT (no weight): from -s/--servers on the command line, else
+# $MEMCACHED_SERVERS; for --rebuild and --server.
+_mcr_servers() {
+	local list= i w e
+	for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		--servers=*) list=${w#--servers=} ;;
+		-s?*) list=${w#-s} ;;
+		-s | --servers)
+			list=${COMP_WORDS[i + 1]}
+			[[ $list == = ]] && list=${COMP_WORDS[i + 2]}
+			;;
+		esac
+	done
+	[[ -n $list ]] || list=${MEMCACHED_SERVERS:-}
+	local IFS=,
+	for e in $list; do
+		case $e in
+		/*) echo "$e" ;;
+		\[*) echo "${e%%]*}]${e#*]}" | sed 's/^\(\[[^]]*\]:[0-9]*\):.*/\1/' ;;
+		*:*:*) echo "${e%:*}" ;;
+		*) echo "$e" ;;
+		esac
+	done
+}
+
 # _mcr_values NAME CUR: fill COMPREPLY with the values of option NAME that start with CUR
 _mcr_values() {
 	local words=
 	case $1 in
+	behavior)
+		words=$_mcr_behaviors
+		compopt -o nospace 2>/dev/null
+		;;
+	rebuild | server)
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -W "$(_mcr_servers)" -- "$2"))
+		return
+		;;
 	format) words='text tsv json' ;;
 	distribution | to-distribution) words='modula consistent ketama ketama-weighted ketama-spy' ;;
 	hash | to-hash) words='default md5 crc fnv1_64 fnv1a_64 fnv1_32 fnv1a_32 hsieh murmur jenkins murmur3' ;;

@@ -174,6 +174,49 @@ compare() {
 	[ -z "$problems" ] || fail "$problems"
 }
 
+# bash_complete WORD...: what the bash completion offers for the words, the last one completed
+bash_complete() {
+	bash -c 'source "$1" || exit 1; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mcr "$1"
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$ROOT/completions/mcr.bash" "$@"
+}
+
+@test "bash completes the cluster's servers for --rebuild and --server, and behaviour names" {
+	run -0 bash_complete mcrcopy -s 'a:1,b:2:5,/tmp/s,[::1]:5:2' --rebuild = ''
+	assert_output $'a:1\nb:2\n/tmp/s\n[::1]:5'
+	run -0 bash_complete mcrcopy --servers=c1:11211,c2:11211 --rebuild = c2
+	assert_output c2:11211
+	MEMCACHED_SERVERS=x:1,y:2 run -0 bash_complete mcrget --server ''
+	assert_output $'x:1\ny:2'
+	run -0 bash_complete mcrget --behavior = NUMBER_OF
+	assert_output NUMBER_OF_REPLICAS=
+	run -0 bash_complete mcrdel --dr
+	assert_output --dry-run
+}
+
+# zsh_complete LINE: what a real interactive zsh offers for LINE (tests/zcomplete.zsh)
+zsh_complete() { timeout $((90 * ${MCR_SLOW:-1})) zsh -f "$BATS_TEST_DIRNAME/zcomplete.zsh" "$ROOT/completions" "$1"; }
+
+@test "zsh completes options, their values, the cluster's servers and behaviour names in a real zsh" {
+	command -v zsh >/dev/null || fail "zsh is needed: apt-get install zsh"
+	local t
+	# every tool's long options, as --help lists them
+	for t in $TOOLS; do
+		run -0 zsh_complete "$t --"
+		diff <(grep -o '^--[a-z][a-z-]*' <<<"$output" | sort -u) <(help_opts "$t" | cut -d' ' -f1 | sort -u) ||
+			fail "$t: zsh offers other long options than --help lists"
+	done
+	run -0 zsh_complete 'mcrverify --repair='
+	assert_output $'--repair=missing\n--repair=primary\n--repair=majority'
+	run -0 zsh_complete 'mcrget --format='
+	assert_line --format=json
+	run -0 zsh_complete 'mcrcopy -s a:1,b:2:5,/tmp/s --rebuild='
+	assert_output $'--rebuild=a:1\n--rebuild=b:2\n--rebuild=/tmp/s'
+	MEMCACHED_SERVERS=x:1,y:2 run -0 zsh_complete 'mcrget --server='
+	assert_output $'--server=x:1\n--server=y:2'
+	run -0 zsh_complete 'mcrget --behavior=NUMBER_OF'
+	assert_output --behavior=NUMBER_OF_REPLICAS=
+}
+
 @test "mandoc -Tlint -W warning is clean for every man page" {
 	local pages=() t
 	for t in $(documented); do pages+=("$ROOT/man/$t.1"); done
