@@ -473,7 +473,27 @@ void mcr_prom_sample(const struct mcr_prom *p, const char *name, const char *k1,
                      const char *v2, const char *val);
 
 /* out.c: one record in text, tsv or json */
-enum mcr_ftype { MCR_F_KEY, MCR_F_STR, MCR_F_UINT, MCR_F_VALUE, MCR_F_MSG, MCR_F_COPIES, MCR_F_REAL, MCR_F_BOOL, MCR_F_INT };
+enum mcr_ftype {
+	MCR_F_KEY,
+	MCR_F_STR,
+	MCR_F_UINT,
+	MCR_F_VALUE,
+	MCR_F_MSG,
+	MCR_F_COPIES,
+	MCR_F_REAL,
+	MCR_F_BOOL,
+	MCR_F_INT,
+	MCR_F_TOTALS, /* json only (text and tsv leave it out): `s` points to a struct mcr_totals */
+};
+
+/* MCR_F_TOTALS: per server, n[server * nnames + i] of each of names[] */
+struct mcr_totals {
+	const char *const *servers;
+	size_t nservers;
+	const char *const *names;
+	size_t nnames;
+	const uint64_t *n;
+};
 
 /* MCR_F_COPIES: `s` points to `len` of these */
 struct mcr_copystate {

@@ -72,6 +72,7 @@ static struct mcr_prom prom;
 enum { T_FOUND, T_ABSENT, T_DIFFERS, T_TTL, T_UNREACHABLE, T_STRAY, NTOTAL };
 static const char *const total_names[] = {"found", "absent", "differs", "ttl-differs", "unreachable", "stray"};
 static uint64_t *totals; /* NTOTAL per server */
+static const struct mcr_cluster *totals_of;
 
 static void
 handle(int id, const char *arg)
@@ -1038,6 +1039,11 @@ recheck(struct batch *b, struct mcr_spool *aside, size_t batch)
 static void
 summary(enum mcr_format fmt, double secs)
 {
+	size_t ns = totals_of->nservers;
+	const char *labels[ns];
+	for (size_t s = 0; s < ns; s++)
+		labels[s] = totals_of->servers[s].label;
+	struct mcr_totals per = {labels, ns, total_names, NTOTAL, totals};
 	struct mcr_field f[] = {
 	    {"summary", MCR_F_STR, "summary", 7, 0},
 	    {"checked", MCR_F_UINT, NULL, 0, tally.checked},
@@ -1055,7 +1061,8 @@ summary(enum mcr_format fmt, double secs)
 	    {"interrupted", MCR_F_BOOL, NULL, 0, tally.interrupted},
 	    {"stopped", MCR_F_BOOL, NULL, 0, tally.stopped != NULL},
 	    {"seconds", MCR_F_REAL, NULL, 0, (uint64_t)(secs * 1000)},
-	    {"unmatched", MCR_F_UINT, NULL, 0, tally.unmatched}, /* with --match only */
+	    {"servers", MCR_F_TOTALS, (const char *)(const void *)&per, 0, 0}, /* json only */
+	    {"unmatched", MCR_F_UINT, NULL, 0, tally.unmatched},                 /* with --match only */
 	};
 
 	if (mcr_quiet)
@@ -1063,6 +1070,15 @@ summary(enum mcr_format fmt, double secs)
 	if (fmt != MCR_TEXT) {
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]) - !tally.matching);
 		return;
+	}
+	/* -v: each server's copies, before the summary line */
+	for (size_t s = 0; s < ns && mcr_verbose; s++) {
+		const uint64_t *t = totals + s * NTOTAL;
+		fputs("server ", stdout);
+		mcr_fput_token(stdout, labels[s], strlen(labels[s]));
+		printf(": found %llu, absent %llu, differs %llu, ttl-differs %llu, unreachable %llu, stray %llu\n",
+		       (unsigned long long)t[T_FOUND], (unsigned long long)t[T_ABSENT], (unsigned long long)t[T_DIFFERS],
+		       (unsigned long long)t[T_TTL], (unsigned long long)t[T_UNREACHABLE], (unsigned long long)t[T_STRAY]);
 	}
 	printf("checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
 	       "%llu",
@@ -1200,6 +1216,7 @@ main(int argc, char **argv)
 	b.cas0 = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.cas0));
 	b.ttld = mcr_xcalloc(o.batch * (b.k + 1), sizeof(*b.ttld));
 	totals = mcr_xcalloc(c.nservers * NTOTAL, sizeof(*totals));
+	totals_of = &c;
 	tally.guard.limit = o.misplaced_limit;
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;

@@ -38,6 +38,19 @@ emit_json(FILE *fp, const struct mcr_field *f, size_t n)
 		case MCR_F_INT: json_object_set_new(obj, f[i].name, json_integer((json_int_t)(int64_t)f[i].u)); break;
 		case MCR_F_BOOL: json_object_set_new(obj, f[i].name, json_boolean(f[i].u)); break;
 		case MCR_F_REAL: json_object_set_new(obj, f[i].name, json_real((double)f[i].u / 1000)); break;
+		case MCR_F_TOTALS: {
+			const struct mcr_totals *t = (const struct mcr_totals *)(const void *)f[i].s;
+			json_t *a = json_array();
+			for (size_t s = 0; s < t->nservers; s++) {
+				json_t *o = json_object();
+				json_bytes(o, "server", t->servers[s], strlen(t->servers[s]));
+				for (size_t j = 0; j < t->nnames; j++)
+					json_object_set_new(o, t->names[j], json_integer((json_int_t)t->n[s * t->nnames + j]));
+				json_array_append_new(a, o);
+			}
+			json_object_set_new(obj, f[i].name, a);
+			break;
+		}
 		case MCR_F_COPIES: {
 			const struct mcr_copystate *cs = (const struct mcr_copystate *)(const void *)f[i].s;
 			json_t *a = json_array();
@@ -77,6 +90,8 @@ mcr_emit(FILE *fp, enum mcr_format fmt, const struct mcr_field *f, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (f[i].type == MCR_F_TOTALS)
+			continue;
 		if (fmt == MCR_TEXT && f[i].type == MCR_F_MSG) {
 			if (f[i].s && f[i].len) {
 				fputs(": ", fp);

@@ -138,9 +138,14 @@ bad() {
 	assert_line --regexp "^k1 ok $(srv "$(copy k1 0)")\(primary\)=found $(srv "$(copy k1 1)")\(replica1\)=same\$"
 	assert_line --regexp '^k2 ok '
 	assert_line --regexp '^k3 ok '
-	assert_line --index 3 --regexp "^${SUM}ok 3, "
+	# then each server's copies, and the summary last
+	assert_line --index 3 --regexp "^server $(srv 0): found [0-9]+, absent 0, differs 0, ttl-differs 0, unreachable 0, stray 0\$"
+	assert_line --index 4 --regexp "^server $(srv 1): found [0-9]+, absent 0, "
+	assert_line --index 5 --regexp "^${SUM}ok 3, "
 	run -0 --separate-stderr mcrverify -s "$SERVERS" -v --format=json k1 k2 k3
 	[ "$(jq -r 'select(.class == "ok") | .key' <<<"$output" | sort | tr '\n' ' ')" = "k1 k2 k3 " ]
+	# the json summary holds them too: 3 keys, 2 copies each
+	[ "$(jq -c 'select(.summary) | [.servers[].found] | add' <<<"$output")" = 6 ]
 }
 
 @test "differ: an increment through libmemcached's replication changes the primary alone" {
