@@ -16,7 +16,7 @@ sources() {
 	else
 		find . -path ./build -prune -o -path ./.git -prune -o -path ./debian/mcr -prune \
 			-o -path ./debian/.debhelper -prune -o -type f -print | sed 's|^\./||'
-	fi | grep -E '^(src/.*\.[ch]|tests/.*\.(c|bats|py|php)|fuzz/[^/]*\.c|bench/.*\.[ch]|.*\.sh|.*\.bash|Makefile|config\.mk|completions/.*|\.ci/run|debian/rules|debian/mcr\.post[a-z]*|debian/tests/[^/]*|systemd/.*)$' |
+	fi | grep -E '^(src/.*\.[ch]|tests/.*\.(c|bats|py|php|zsh)|examples/.*|fuzz/[^/]*\.c|bench/.*\.[ch]|.*\.sh|.*\.bash|Makefile|config\.mk|completions/.*|\.ci/run|debian/rules|debian/mcr\.post[a-z]*|debian/tests/[^/]*|systemd/.*)$' |
 		grep -v '^debian/tests/control$'
 }
 

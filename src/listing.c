@@ -174,7 +174,7 @@ void
 mcr_list_servers(struct mcr_cluster *c, const bool *want, struct mcr_listing *l)
 {
 	struct state *st = mcr_xcalloc(c->nservers, sizeof(*st));
-	struct mcr_conn **cn = mcr_xcalloc(c->nservers, sizeof(*cn));
+	struct mcr_conn **cn = mcr_xcalloc(c->nservers, sizeof(void *)); /* pointers to structs: one size (POSIX) */
 
 	for (size_t s = 0; s < c->nservers; s++) {
 		if (!want[s])

@@ -884,9 +884,9 @@ state_read(const struct mcr_cluster *c, struct seen *sv)
 	char *buf = mcr_read_file(opt.state, 1 << 20, &len), *p, *nl;
 
 	if (!buf) {
-		if (errno == ENOENT)
-			return;
-		mcr_usage_error("--state: %s: %s", mcr_key_shown(opt.state, strlen(opt.state)), strerror(errno));
+		if (errno != ENOENT)
+			mcr_usage_error("--state: %s: %s", mcr_key_shown(opt.state, strlen(opt.state)), strerror(errno));
+		return; /* a first pass */
 	}
 	for (p = buf; p < buf + len; p = nl + 1) {
 		long long pid, start;

@@ -37,8 +37,7 @@ since(const char *arg)
 	}
 	if (n == 0 || n >= sizeof(num))
 		mcr_usage_error("--since: \"%s\" is not a unix time nor a duration (30m, 2h, 1d)", mcr_key_shown(arg, strlen(arg)));
-	memcpy(num, arg, n);
-	num[n] = '\0';
+	snprintf(num, sizeof(num), "%.*s", (int)n, arg);
 	if (mcr_parse_uint(num, unit ? UINT32_MAX : INT64_MAX, &v) < 0)
 		mcr_usage_error("--since: \"%s\" is not a unix time nor a duration (30m, 2h, 1d)", mcr_key_shown(arg, strlen(arg)));
 	return unit ? (int64_t)time(NULL) - (int64_t)(v * unit) : (int64_t)v;

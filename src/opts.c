@@ -165,8 +165,12 @@ short_to_id(const struct mcr_option *o, int c)
 }
 
 static void
-common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const char *arg)
+common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const char *value)
 {
+	/* getopt gives every option that takes a value its value, and NULL to the others, which
+	 * do not read it: an empty string keeps that plain to the static analysers too */
+	const char *arg = value ? value : "";
+
 	switch (id) {
 	case O_SERVERS: o->servers = arg; break;
 	case O_CONFIG: o->config = arg; break;

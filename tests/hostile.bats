@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Hostile input and exact output (issue 13): every server from any source passes the same
 # checks, every number is range-checked where it is parsed, every read is bounded, a reply
 # frame is checked against what its request allows, dumps say where they end and keep expiry
