@@ -431,8 +431,8 @@ every_hash() {
 	run -1 mcr mcrget --servers="$s" -r 2 --all --format=tsv counter
 	assert_equal "${#lines[@]}" 3
 	assert_line --index 0 --regexp $'^counter\t[^\t]+\tprimary\tfound\t'
-	assert_line --index 1 --regexp $'^counter\t[^\t]+\treplica1\tfound\t0\t2\t[0-9]+\tno\t-$'
-	assert_line --index 2 --regexp $'^counter\t[^\t]+\treplica2\tfound\t0\t2\t[0-9]+\tno\t-$'
+	assert_line --index 1 --regexp $'^counter\t[^\t]+\treplica1\tfound\t0\t2\t[0-9]+\t-1\tno\t-$'
+	assert_line --index 2 --regexp $'^counter\t[^\t]+\treplica2\tfound\t0\t2\t[0-9]+\t-1\tno\t-$'
 }
 
 @test "--config: a configuration string places copies as the equivalent options, and as libmemcached does" {
