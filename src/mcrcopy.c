@@ -250,7 +250,7 @@ verify_written(struct dest *d, struct item *items, const size_t *owner)
 			if (back->skip)
 				continue;
 			if (back->result != MCR_OK || back->rflags != src->flags || back->rlen != src->vlen ||
-			    memcmp(back->rval, src->val, src->vlen))
+			    (src->vlen && memcmp(back->rval, src->val, src->vlen)))
 				fail(&items[owner[j]], "--verify: a written copy reads back different or absent");
 		}
 }

@@ -150,7 +150,8 @@ struct aside {
 static bool
 same_value(const struct mcr_req *a, const struct mcr_req *b)
 {
-	return a->rflags == b->rflags && a->rlen == b->rlen && !memcmp(a->rval, b->rval, a->rlen);
+	/* an empty value, or a probe's answer, has no bytes (rval NULL) */
+	return a->rflags == b->rflags && a->rlen == b->rlen && (a->rlen == 0 || !memcmp(a->rval, b->rval, a->rlen));
 }
 
 static struct mcr_req *
@@ -215,9 +216,11 @@ read_ttl_drift(struct batch *b)
 	owner = mcr_xcalloc(b->n, sizeof(*owner));
 	mcr_fan_reset(&b->w);
 	for (size_t i = 0; i < b->n; i++) {
+		/* read whole (a key probed, listed earlier, is checked at its first listing) */
 		bool whole = true;
 		for (unsigned r = 0; r < b->k && whole; r++)
-			whole = cell(b, i, r)->result == MCR_OK && same_value(cell(b, i, 0), cell(b, i, r));
+			whole = cell(b, i, r)->op == MCR_GET && cell(b, i, r)->result == MCR_OK &&
+			        same_value(cell(b, i, 0), cell(b, i, r));
 		if (!whole)
 			continue;
 		size_t j = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_TTL);
