@@ -94,6 +94,9 @@ exec_start() {
 			-e "s|/var/lib/prometheus/node-exporter/|$D/prom/|g" -e "s|/var/lib/mcr/|$D/state/|g"
 }
 
+# gone PID: the process has exited (and been reaped by its parent)
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 @test "the heal service's command line refills a restarted server and ends cleanly on SIGTERM" {
 	units
 	start_servers 3
@@ -106,9 +109,10 @@ exec_start() {
 	[ "${cmd[1]}" = "--config-file=$D/etc/test.conf" ] || fail "unexpected ExecStart: ${cmd[*]}"
 	local k
 	for k in a b c d e f; do "$MCR_BIN/mcrset" -q -s "$SERVERS" -r 1 "$k" "v$k"; done
-	timeout 120 "${cmd[@]}" 2>"$D/log" &
-	local pid=$! st=0
-	wait_until -t 20 test -s "$D/state/test.heal"
+	timeout "$(slow 120)" "${cmd[@]}" 2>"$D/log" &
+	local pid=$! st=0 heal
+	wait_until -t 20 test -s "$D/state/test.heal" || fail "no first pass: $(cat "$D/log")"
+	heal=$(pgrep -P "$pid")
 	stop_server 1
 	start_server_at 1
 	wait_until -t 30 grep -q "$(srv 1): healed in " "$D/log" || fail "$(cat "$D/log")"
@@ -116,6 +120,13 @@ exec_start() {
 	run -0 "$MCR_BIN/mcrverify" -s "$SERVERS" -r 1 a b c d e f
 	[ "$(mstat 1 curr_items)" -gt 0 ]
 	kill -TERM "$pid"
+	# the watch ends within a pass and a sleep step; if not, where it is, for the report
+	if ! wait_until -t 20 gone "$heal"; then
+		local where
+		where=$(gdb -p "$heal" -batch -ex bt 2>/dev/null | grep '^#' | head -n 20)
+		kill -9 "$heal" 2>/dev/null || true
+		fail "the heal did not stop on SIGTERM: $where $(cat "$D/log")"
+	fi
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || fail "exit $st: $(cat "$D/log")"
 	grep -qx "mcr_heal_restarts_total{cluster=\"test\",server=\"$(srv 1)\"} 1" "$D/prom/mcr_heal_test.prom" ||
