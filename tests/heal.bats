@@ -115,7 +115,8 @@ restart() {
 
 @test "--heal --watch: a restart is healed within seconds; SIGTERM ends the watch cleanly (exit 0)" {
 	loaded
-	timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 --heal --state="$D/state" --watch=1 \
+	# SIGTERM ends the watch once the answers in flight are read, within -t (3 s by default)
+	timeout -k $((10 * SLOW)) $((120 * SLOW)) "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 --heal --state="$D/state" --watch=1 \
 		--prometheus="$D/heal.prom" --prometheus-label=cluster=c1 2>"$D/log" &
 	local pid=$! t0
 	restart 1
