@@ -95,6 +95,16 @@ wait_for() {
 	done
 }
 
+# wait_lines PATTERN COUNT: until the heal's log has COUNT lines matching; 1 after LIMIT s
+wait_lines() {
+	n=0
+	until [ "$(grep -c "$1" "$tmp/heal.log")" -ge "$2" ]; do
+		n=$((n + 1))
+		[ "$n" -lt $((LIMIT * 100)) ] || return 1
+		sleep 0.01
+	done
+}
+
 p0=$(start_server 0) p1=$(start_server 1) p2=$(start_server 2)
 SERVERS=127.0.0.1:$p0,127.0.0.1:$p1,127.0.0.1:$p2
 echo "$prog: $KEYS keys written by pylibmc (1 replica) to $SERVERS"
@@ -107,7 +117,7 @@ HEAL=$!
 wait_for . "$tmp/state" 60 || fail "the heal's first pass did not finish: $(cat "$tmp/heal.log")"
 sleep 1.5 # the first pass recorded every server; the next passes find nothing
 
-seen='' healed='' rate='' readback=''
+seen='' healed='' rate=''
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	before=$(grep -c 'healed in' "$tmp/heal.log")
@@ -115,19 +125,9 @@ while [ "$i" -le "$RUNS" ]; do
 	while kill -0 "$(cat "$tmp/pid.1")" 2>/dev/null; do sleep 0.01; done
 	start_server 1 "$p1" >/dev/null
 	t0=$(now_ns)
-	n=0
-	until [ "$(grep -c 'restarted (pid' "$tmp/heal.log")" -ge "$i" ]; do
-		n=$((n + 1))
-		[ "$n" -lt $((LIMIT * 100)) ] || fail "run $i: the restart was not seen in $LIMIT s: $(cat "$tmp/heal.log")"
-		sleep 0.01
-	done
+	wait_lines 'restarted (pid' "$i" || fail "run $i: the restart was not seen in $LIMIT s: $(cat "$tmp/heal.log")"
 	ts=$(now_ns)
-	n=0
-	until [ "$(grep -c 'healed in' "$tmp/heal.log")" -gt "$before" ]; do
-		n=$((n + 1))
-		[ "$n" -lt $((LIMIT * 100)) ] || fail "run $i: no heal in $LIMIT s: $(cat "$tmp/heal.log")"
-		sleep 0.01
-	done
+	wait_lines 'healed in' $((before + 1)) || fail "run $i: no heal in $LIMIT s: $(cat "$tmp/heal.log")"
 	th=$(now_ns)
 	line=$(grep 'healed in' "$tmp/heal.log" | tail -n 1)
 	copied=$(echo "$line" | sed -n 's/.*: \([0-9]*\) copied.*/\1/p')
