@@ -8,8 +8,8 @@ _mcr_opts_mcrset='--servers --config --config-file --replicas --distribution --h
 _mcr_opts_mcrget='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --output --all --where --copy --server'
 _mcr_opts_mcrdel='--force --dry-run --servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version'
 _mcr_opts_mcrstat='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --since --sample'
-_mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --match --recheck-delay --confirm-delay --prometheus --prometheus-label --progress --no-progress --rate --batch --misplaced-limit --repair --remove-strays --compare-ttl --dry-run'
-_mcr_opts_mcrcopy='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --match --to --to-replicas --to-distribution --to-hash --from --rebuild --confirm-delay --overwrite --verify --failed --dry-run --no-end-mark --heal --state --watch --prometheus --prometheus-label --rate --batch --progress --no-progress --misplaced-limit'
+_mcr_opts_mcrverify='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --match --recheck-delay --confirm-delay --prometheus --prometheus-label --progress --no-progress --rate --batch --batch-bytes --misplaced-limit --repair --remove-strays --compare-ttl --dry-run'
+_mcr_opts_mcrcopy='--servers --config --config-file --replicas --distribution --hash --ketama-compatible --namespace --behavior --sort-hosts --timeout --username --password-file --format --verbose --quiet --help --version --keys-from --all --shard --match --to --to-replicas --to-distribution --to-hash --from --rebuild --confirm-delay --overwrite --verify --failed --dry-run --no-end-mark --heal --state --watch --prometheus --prometheus-label --rate --batch --batch-bytes --progress --no-progress --misplaced-limit'
 
 # Options that take a value (names without the dashes), and short options that do:
 # the common ones, then each tool's own (mcrset's --batch takes none, mcrverify's does).
@@ -19,9 +19,9 @@ _mcr_valued_mcrset=' file expire flags min-copies '
 _mcr_valued_short_mcrset=' -e -f -w '
 _mcr_valued_mcrget=' output copy server '
 _mcr_valued_short_mcrget=' -o '
-_mcr_valued_mcrverify=' keys-from shard match recheck-delay confirm-delay prometheus prometheus-label rate batch misplaced-limit '
+_mcr_valued_mcrverify=' keys-from shard match recheck-delay confirm-delay prometheus prometheus-label rate batch batch-bytes misplaced-limit '
 _mcr_valued_short_mcrverify=' -k '
-_mcr_valued_mcrcopy=' keys-from shard match to to-replicas to-distribution to-hash from rebuild confirm-delay failed state watch prometheus prometheus-label rate batch misplaced-limit '
+_mcr_valued_mcrcopy=' keys-from shard match to to-replicas to-distribution to-hash from rebuild confirm-delay failed state watch prometheus prometheus-label rate batch batch-bytes misplaced-limit '
 _mcr_valued_short_mcrcopy=' -k '
 _mcr_valued_mcrstat=' since sample '
 # Options whose value is optional: only --opt=value gives one.

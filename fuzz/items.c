@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* libFuzzer: memcached text-protocol storage items and dump streams, as mcrset --batch (a
- * whole batch) and mcrcopy --from=- (item by item, with end marks) read them. Every item
- * read has its data whole, no more than its byte count; every read is bounded. */
+/* libFuzzer: memcached text-protocol storage items and dump streams, as mcrset --batch and
+ * mcrcopy --from=- read them (item by item, with end marks). Every item read has its data
+ * whole, no more than its byte count; every read is bounded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,25 +14,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = mcr_xmalloc(size + 1);
-	struct mcr_item *items, it;
-	size_t n, line = 0;
+	struct mcr_item it;
+	size_t line = 0;
 	const char *err;
 	FILE *fp;
 	int rc;
 
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	if ((fp = fmemopen(buf, size ? size : 1, "r")) != NULL) {
-		if (mcr_items_read(fp, &items, &n, &err, &line) == 0) {
-			for (size_t i = 0; i < n; i++)
-				if (items[i].dlen > MCR_VALUE_MAX || items[i].klen > MCR_KEY_MAX ||
-				    items[i].dlen > size)
-					__builtin_trap();
-			mcr_items_free(items, n);
-		}
-		fclose(fp);
-	}
-	line = 0;
 	if ((fp = fmemopen(buf, size ? size : 1, "r")) != NULL) {
 		while ((rc = mcr_item_read(fp, &it, &line, &err)) != MCR_ITEM_END && rc != MCR_ITEM_BAD) {
 			if (rc == MCR_ITEM && (it.dlen > size || it.klen == 0 || it.klen > MCR_KEY_MAX))

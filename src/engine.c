@@ -44,9 +44,17 @@ get32(const char *p)
 	       (uint8_t)p[3];
 }
 
+size_t mcr_value_largest;
+bool mcr_value_seen;
+
 static void
 answer(struct mcr_req *r, const struct mcr_frame *f)
 {
+	if (r->op == MCR_GET) {
+		mcr_value_seen = true;
+		if (f->status == PROTOCOL_BINARY_RESPONSE_SUCCESS && f->vlen > mcr_value_largest)
+			mcr_value_largest = f->vlen;
+	}
 	switch (f->status) {
 	case PROTOCOL_BINARY_RESPONSE_SUCCESS:
 		r->result = MCR_OK;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Input: whole files (binary-safe) and memcached text-protocol storage items, every read
  * bounded: a file by its caller's limit, a command line by LINE_MAX_ITEM, an item's data by
- * its byte count (at most MCR_VALUE_MAX), a batch by MCR_BATCH_MAX. So /dev/zero or a
- * stream without a newline is refused after a few kilobytes, not after gigabytes. */
+ * its byte count (at most MCR_VALUE_MAX). So /dev/zero or a stream without a newline is
+ * refused after a few kilobytes, not after gigabytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -265,45 +265,4 @@ mcr_item_free(struct mcr_item *it)
 	free(it->key);
 	free(it->data);
 	it->key = it->data = NULL;
-}
-
-/* A whole batch (mcrset --batch), read and checked before anything is sent, so at most
- * MCR_BATCH_MAX bytes of it; the end mark of a dump is allowed and means nothing here.
- * Returns 0 and the items, or -1 with *err and *line (none of them kept). */
-int
-mcr_items_read(FILE *fp, struct mcr_item **items, size_t *nitems, const char **err, size_t *line)
-{
-	struct mcr_item *v = NULL, it;
-	size_t n = 0, cap = 0, total = 0;
-	int rc;
-
-	*line = 0;
-	while ((rc = mcr_item_read(fp, &it, line, err)) != MCR_ITEM_END) {
-		if (rc == MCR_ITEM_MARK)
-			continue;
-		if (rc == MCR_ITEM && (total += it.klen + it.dlen + 64) > MCR_BATCH_MAX) {
-			*err = "batch over 1 GiB: split it";
-			*line = it.line;
-			mcr_item_free(&it);
-			rc = MCR_ITEM_BAD;
-		}
-		if (rc == MCR_ITEM_BAD) {
-			mcr_items_free(v, n);
-			return -1;
-		}
-		if (n == cap)
-			v = mcr_xrealloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-		v[n++] = it;
-	}
-	*items = v;
-	*nitems = n;
-	return 0;
-}
-
-void
-mcr_items_free(struct mcr_item *items, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		mcr_item_free(&items[i]);
-	free(items);
 }

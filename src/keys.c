@@ -129,6 +129,78 @@ open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 	rewind(ks->fp);
 }
 
+static int
+cmp64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Server s's fingerprints, sorted, into its lister's set: membership then answers "did s
+ * list this key" without asking s. */
+static void
+load_set(struct mcr_lister *ld, size_t n)
+{
+	ld->set = mcr_xmalloc((n ? n : 1) * sizeof(*ld->set));
+	rewind(ld->fps);
+	ld->nset = fread(ld->set, sizeof(*ld->set), n, ld->fps);
+	qsort(ld->set, ld->nset, sizeof(*ld->set), cmp64);
+}
+
+/* When every listing's fingerprints fit MCR_KNOWN_MAX bytes (all but the last server's: no
+ * key is listed after it), each is loaded once, sorted: the first-listing rule is then decided
+ * by what each server listed, without asking it. Above that, the servers are asked (a probe
+ * per key and earlier server), and memory stays what it was. */
+static void
+load_sets(struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	size_t total = 0, last = SIZE_MAX, *n = mcr_xcalloc(c->nservers, sizeof(*n));
+	const char *env = getenv("MCR_KNOWN_MAX"); /* the tests' way to the servers being asked */
+	uint64_t max = MCR_KNOWN_MAX;
+
+	if (env && mcr_parse_uint(env, MCR_KNOWN_MAX, &max) < 0)
+		max = MCR_KNOWN_MAX;
+
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct mcr_lister *ld = &ks->listed[s];
+		long end;
+		if (!ld->done)
+			continue;
+		if (fflush(ld->fps) == EOF || fseek(ld->fps, 0, SEEK_END) < 0 || (end = ftell(ld->fps)) < 0)
+			goto out;
+		n[s] = (size_t)end / sizeof(uint64_t);
+		last = s;
+	}
+	for (size_t s = 0; s < c->nservers; s++)
+		if (s != last)
+			total += n[s];
+	if (total > max / sizeof(uint64_t)) {
+		mcr_trace("first-listing rule: the servers are asked (%zu keys listed)", total);
+		goto out;
+	}
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct mcr_lister *ld = &ks->listed[s];
+		if (ld->done && s != last) {
+			load_set(ld, n[s]);
+			if (ld->nset != n[s]) {
+				mcr_warn("%s: cannot read the key list's fingerprints back: %s", c->servers[s].label,
+				         strerror(errno));
+				ks->trouble = true;
+				free(ld->set);
+				ld->set = NULL;
+				ld->nset = 0;
+				continue;
+			}
+			ld->known = true;
+		}
+	}
+	mcr_trace("first-listing rule decided by the listings' fingerprints (%zu keys, %zu KiB)", total,
+	          total * sizeof(uint64_t) / 1024);
+out:
+	free(n);
+}
+
 static void
 listing_end(struct mcr_keysrc *ks)
 {
@@ -174,6 +246,7 @@ list_all(struct mcr_cluster *c, struct mcr_keysrc *ks)
 		ld->pid = l->pid;
 		ld->started = l->started;
 	}
+	load_sets(c, ks);
 	free(want);
 }
 
@@ -316,15 +389,34 @@ probe(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r
 {
 	size_t s = r < f->k ? mcr_cell(f, i, r)->server : SIZE_MAX;
 
-	return s < origin && !(ks && ks->listed && ks->listed[s].failed);
+	return s < origin && !(ks && ks->listed && (ks->listed[s].failed || ks->listed[s].known));
 }
 
-static int
-cmp64(const void *a, const void *b)
+static bool
+in_set(const struct mcr_cluster *c, const struct mcr_lister *ld, const char *key, size_t klen)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	char full[2 * MCR_KEY_MAX];
+	uint64_t fp;
 
-	return x < y ? -1 : x > y;
+	memcpy(full, c->ns ? c->ns : "", c->nslen);
+	memcpy(full + c->nslen, key, klen);
+	fp = mcr_fnv1a(full, c->nslen + klen);
+	return bsearch(&fp, ld->set, ld->nset, sizeof(fp), cmp64) != NULL;
+}
+
+/* Key i listed by origin: was it listed, by their fingerprints, by a server of its copy set
+ * listed before origin whose listing is known? A copy the caller skips is not asked either
+ * way (--rebuild: the server rebuilt handles no key). */
+static bool
+known_earlier(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, size_t origin)
+{
+	for (unsigned r = 0; r < f->k && ks && ks->listed; r++) {
+		const struct mcr_req *q = mcr_cell(f, i, r);
+		const struct mcr_lister *ld = &ks->listed[q->server];
+		if (!q->skip && q->server < origin && ld->known && in_set(f->c, ld, q->key, q->klen))
+			return true;
+	}
+	return false;
 }
 
 /* Has server s restarted since it was listed? It is asked (stats: its pid and start time)
@@ -372,14 +464,10 @@ listed_by(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsign
 {
 	const struct mcr_req *q = mcr_cell(f, i, r);
 	const struct mcr_lister *ld = ks && ks->listed ? &ks->listed[q->server] : NULL;
-	char full[2 * MCR_KEY_MAX];
 
 	if (!ld || !ld->restarted)
 		return q->result == MCR_OK;
-	memcpy(full, f->c->ns ? f->c->ns : "", f->c->nslen);
-	memcpy(full + f->c->nslen, q->key, q->klen);
-	uint64_t fp = mcr_fnv1a(full, f->c->nslen + q->klen);
-	return bsearch(&fp, ld->set, ld->nset, sizeof(fp), cmp64) != NULL;
+	return in_set(f->c, ld, q->key, q->klen);
 }
 
 /* Reads every request of the fan not skipped, keys[i] being key i. For a key listed by a
@@ -399,6 +487,11 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 		skip[j] = f->req[j].skip;
 	for (size_t i = 0; i < f->n; i++) {
 		v[i] = mcr_listed_where(f, i, keys[i].origin);
+		if (v[i] == MCR_HERE && known_earlier(f, ks, i, keys[i].origin)) {
+			v[i] = MCR_EARLIER; /* nothing to read */
+			for (unsigned r = 0; r < f->width; r++)
+				mcr_cell(f, i, r)->skip = true;
+		}
 		if (v[i] != MCR_HERE)
 			continue;
 		for (unsigned r = 0; r < f->k; r++)
@@ -520,4 +613,36 @@ mcr_spool_close(struct mcr_spool *s)
 	if (s->fp)
 		fclose(s->fp);
 	memset(s, 0, sizeof(*s));
+}
+
+void
+mcr_sizer_init(struct mcr_sizer *z, const struct mcr_opts *o)
+{
+	z->budget = o->batch_bytes ? o->batch_bytes : MCR_BATCH_BYTES;
+	z->max = o->batch;
+	z->used = 0;
+}
+
+/* Is there room for key n (0-based) of the batch? The first always fits. */
+bool
+mcr_sizer_room(struct mcr_sizer *z, size_t n)
+{
+	if (n == 0)
+		z->used = 0;
+	return n == 0 || (n < z->max && z->used < z->budget);
+}
+
+void
+mcr_sizer_add(struct mcr_sizer *z, const struct mcr_key *k, unsigned copies)
+{
+	size_t v = k->size               ? (size_t)k->size
+	           : !mcr_value_seen     ? (size_t)1 << 20
+	           : mcr_value_largest;
+	mcr_sizer_bytes(z, (v + 64) * copies); /* 64: what a request and its reply cost besides */
+}
+
+void
+mcr_sizer_bytes(struct mcr_sizer *z, size_t bytes)
+{
+	z->used += bytes;
 }

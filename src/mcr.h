@@ -112,6 +112,7 @@ struct mcr_opts {
 	const char *match;       /* --match: fnmatch(3) pattern on the key, NULL: all */
 	uint64_t rate;           /* keys per second, 0: no limit */
 	size_t batch;            /* keys per round trip */
+	size_t batch_bytes;      /* and bytes of values (an estimate made before reading) */
 	int progress;            /* -1: when stderr is a terminal */
 	unsigned misplaced_limit; /* percent of keys outside their copy set that stops writes */
 };
@@ -364,6 +365,7 @@ struct mcr_key {
 	int64_t exp;     /* metadump's exp, on the server's clock; -1: never; 0: unknown */
 	int64_t expires; /* the same on this machine's clock (unix time); -1: never; 0: unknown */
 	uint64_t cas;    /* metadump's cas: the listed copy's, at listing time; 0: unknown */
+	uint64_t size;   /* metadump's size: the item's bytes on its server; 0: unknown */
 };
 
 struct mcr_keysrc {
@@ -395,10 +397,26 @@ struct mcr_lister {
 	FILE *fps;
 	int64_t pid, started;
 	bool restarted; /* since its listing */
+	bool known;     /* its set is loaded from the start: membership, not a probe, decides */
 	uint64_t *set;  /* its fingerprints, sorted, loaded once it is seen restarted */
 	size_t nset;
 };
 
+#define MCR_KNOWN_MAX ((size_t)32 << 20) /* bytes of fingerprints kept in memory for the rule */
+/* A batch ends at --batch keys, or once the values its keys may bring back reach --batch-bytes:
+ * a listed key's by the size its server listed, another's by the largest value read so far
+ * in the run (1 MiB, memcached's default item limit, until a first value is read). */
+#define MCR_BATCH_BYTES ((size_t)16 << 20)
+struct mcr_sizer {
+	size_t budget, max; /* bytes, keys */
+	size_t used;
+};
+void mcr_sizer_init(struct mcr_sizer *z, const struct mcr_opts *o);
+bool mcr_sizer_room(struct mcr_sizer *z, size_t n);
+void mcr_sizer_add(struct mcr_sizer *z, const struct mcr_key *k, unsigned copies);
+void mcr_sizer_bytes(struct mcr_sizer *z, size_t bytes);
+extern size_t mcr_value_largest; /* engine.c: the largest value read so far */
+extern bool mcr_value_seen;      /* and whether any get was answered */
 void mcr_keys_init(struct mcr_keysrc *ks, const struct mcr_opts *o, char **args, size_t nargs);
 int mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k);
 void mcr_keys_close(struct mcr_keysrc *ks);
@@ -440,7 +458,6 @@ void mcr_spool_close(struct mcr_spool *s);
 
 /* input.c: every read bounded */
 #define MCR_VALUE_MAX ((size_t)1 << 30) /* memcached's largest item: its -I is at most 1 GiB */
-#define MCR_BATCH_MAX ((size_t)1 << 30) /* mcrset --batch holds the whole batch */
 char *mcr_read_file(const char *path, size_t max, size_t *len); /* "-" is stdin; NULL and errno */
 FILE *mcr_open_input(const char *path);                         /* "-" is stdin; NULL and errno */
 
@@ -457,8 +474,6 @@ struct mcr_item {
 enum { MCR_ITEM_BAD = -1, MCR_ITEM_END = 0, MCR_ITEM = 1, MCR_ITEM_MARK = 2 };
 int mcr_item_read(FILE *fp, struct mcr_item *it, size_t *line, const char **err);
 void mcr_item_free(struct mcr_item *it);
-int mcr_items_read(FILE *fp, struct mcr_item **items, size_t *nitems, const char **err, size_t *line);
-void mcr_items_free(struct mcr_item *items, size_t n);
 
 /* prom.c: node_exporter textfile metrics, with the operator's labels */
 struct mcr_prom {

@@ -557,6 +557,7 @@ account(struct item *items, size_t n, enum mcr_format fmt)
 }
 
 static struct mcr_pace pace;
+static struct mcr_sizer sizer; /* every batch's end: --batch keys or --batch-bytes */
 
 static void
 progress(bool last)
@@ -628,12 +629,14 @@ restore(struct dest *d, struct item *items)
 			it->relative = mi.exptime > 0 && mi.exptime <= 2592000;
 			it->outcome = COPIED;
 			marked = false;
+			mcr_sizer_bytes(&sizer, (mi.dlen + 64) * d->c->copies);
 		}
-		if (n && (n == opt.batch || rc <= MCR_ITEM_END)) {
+		if (n && (!mcr_sizer_room(&sizer, n) || rc <= MCR_ITEM_END)) {
 			deliver(d, items, n);
 			for (size_t i = 0; i < n; i++)
 				free(items[i].owned_val);
 			n = 0;
+			mcr_sizer_room(&sizer, 0); /* the next batch starts empty */
 		}
 		if (rc == MCR_ITEM_END && !marked && !opt.no_end_mark)
 			mcr_usage_error(
@@ -738,6 +741,7 @@ check_options(struct mcr_opts *o, size_t nargs)
 	if (!opt.from && !keys)
 		o->all = true; /* a rebuild refills every key by default */
 	opt.batch = o->batch;
+	mcr_sizer_init(&sizer, o);
 }
 
 /* Every key of the source, batch by batch, to the destination. */
@@ -762,8 +766,9 @@ confirm_held(struct mcr_fan *f, struct dest *d, struct item *items)
 		usleep(opt.confirm_ms * 1000);
 	mcr_spool_rewind(&held);
 	for (;;) {
-		for (n = 0; n < opt.batch && mcr_spool_get(&held, &items[n].k, &hs[n]); n++) {
+		for (n = 0; mcr_sizer_room(&sizer, n) && mcr_spool_get(&held, &items[n].k, &hs[n]); n++) {
 			struct item *it = &items[n];
+			mcr_sizer_add(&sizer, &it->k, 1);
 			it->outcome = COPIED;
 			it->why = NULL;
 			it->msg = NULL;
@@ -818,8 +823,8 @@ copy_keys(struct mcr_cluster *src, struct mcr_keysrc *ks, struct dest *d, struct
 
 	mcr_fan_init(&f, src, 0);
 	for (;;) {
-		for (n = 0; n < opt.batch && !mcr_stop && mcr_keys_next(src, ks, &items[n].k); n++)
-			;
+		for (n = 0; mcr_sizer_room(&sizer, n) && !mcr_stop && mcr_keys_next(src, ks, &items[n].k); n++)
+			mcr_sizer_add(&sizer, &items[n].k, src->copies);
 		if (n == 0)
 			break;
 		read_source(&f, ks, items, n, opt.rebuild ? d->only : -1);
@@ -839,8 +844,8 @@ copy_keys(struct mcr_cluster *src, struct mcr_keysrc *ks, struct dest *d, struct
 		usleep(src->timeout_ms * 1000);
 	mcr_spool_rewind(&second);
 	for (;;) {
-		for (n = 0; n < opt.batch && mcr_spool_get(&second, &items[n].k, NULL); n++)
-			;
+		for (n = 0; mcr_sizer_room(&sizer, n) && mcr_spool_get(&second, &items[n].k, NULL); n++)
+			mcr_sizer_add(&sizer, &items[n].k, src->copies);
 		if (n == 0)
 			break;
 		if (!mcr_stop && !tally.stopped && !dump_error) {

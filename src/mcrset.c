@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mcr.h"
 
@@ -75,29 +76,6 @@ min_copies(const struct mcr_cluster *c)
 		mcr_usage_error("--min-copies: %s is more than the %u copies of each key", opt.min_copies,
 		                c->copies);
 	return (unsigned)v;
-}
-
-/* The whole batch is read and checked before anything is sent. */
-static struct mcr_item *
-batch_items(const struct mcr_cluster *c, const char *path, size_t *n)
-{
-	const char *name = strcmp(path, "-") ? path : "stdin", *err;
-	size_t line;
-	struct mcr_item *items;
-	FILE *fp = mcr_open_input(path);
-
-	if (!fp)
-		mcr_usage_error("%s: %s", name, strerror(errno));
-	if (mcr_items_read(fp, &items, n, &err, &line) < 0)
-		mcr_usage_error("%s:%zu: %s", name, line, err);
-	if (fp != stdin)
-		fclose(fp);
-	for (size_t i = 0; i < *n; i++) {
-		const char *why = mcr_key_problem(c, items[i].key, items[i].klen);
-		if (why)
-			mcr_usage_error("%s:%zu: %s", name, items[i].line, why);
-	}
-	return items;
 }
 
 /* One item from the operands; *buf is the value when it was read from a file or stdin. */
@@ -178,6 +156,80 @@ store(struct mcr_fan *f, const struct mcr_item *items, size_t n, unsigned need, 
 	return failed;
 }
 
+/* --batch: the items are read twice, once whole to check them (bad input sends nothing),
+ * then a chunk at a time to store them, so that memory holds one chunk, not the batch. Input
+ * that cannot be read twice (a pipe, a terminal) is copied to a temporary file first. */
+static FILE *
+batch_open(const struct mcr_cluster *c, const char *path, const char *name)
+{
+	FILE *fp = mcr_open_input(path), *spool;
+	struct mcr_item it;
+	struct stat st;
+	const char *err = NULL, *why;
+	size_t line = 0;
+	int rc;
+
+	if (!fp)
+		mcr_usage_error("%s: %s", name, strerror(errno));
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) || fseeko(fp, 0, SEEK_SET) < 0) {
+		char buf[65536];
+		size_t got;
+		if (!(spool = mcr_tmpfile()))
+			mcr_die(MCR_TROUBLE, "cannot create a temporary file for %s: %s", name, strerror(errno));
+		while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+			if (fwrite(buf, 1, got, spool) != got)
+				mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
+		if (ferror(fp))
+			mcr_usage_error("%s: %s", name, strerror(errno));
+		if (fp != stdin)
+			fclose(fp);
+		if (fflush(spool) == EOF || fseeko(spool, 0, SEEK_SET) < 0)
+			mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
+		fp = spool;
+	}
+	while ((rc = mcr_item_read(fp, &it, &line, &err)) != MCR_ITEM_END) {
+		if (rc == MCR_ITEM_BAD)
+			mcr_usage_error("%s:%zu: %s", name, line, err);
+		if (rc != MCR_ITEM)
+			continue;
+		why = mcr_key_problem(c, it.key, it.klen);
+		mcr_item_free(&it);
+		if (why)
+			mcr_usage_error("%s:%zu: %s", name, it.line, why);
+	}
+	if (ferror(fp) || fseeko(fp, 0, SEEK_SET) < 0)
+		mcr_usage_error("%s: %s", name, strerror(errno));
+	return fp;
+}
+
+/* Stores the batch checked by batch_open, a chunk at a time (CHUNK items or MCR_BATCH_BYTES
+ * of values on their copies); returns how many items fell short of `need` copies. */
+static size_t
+batch_store(struct mcr_fan *f, FILE *fp, const char *name, unsigned need, enum mcr_format fmt)
+{
+	struct mcr_item *items = mcr_xcalloc(CHUNK, sizeof(*items));
+	size_t n = 0, bytes = 0, line = 0, failed = 0;
+	const char *err = NULL;
+	int rc;
+
+	do {
+		rc = mcr_item_read(fp, &items[n], &line, &err);
+		if (rc == MCR_ITEM_BAD)
+			mcr_die(MCR_TROUBLE, "%s:%zu: %s: the file changed while it was being stored; the items "
+			        "before were stored as reported", name, line, err);
+		if (rc == MCR_ITEM)
+			bytes += (items[n++].dlen + 64) * f->c->copies;
+		if (n && (n == CHUNK || bytes >= MCR_BATCH_BYTES || rc == MCR_ITEM_END)) {
+			failed += store(f, items, n, need, fmt);
+			for (size_t i = 0; i < n; i++)
+				mcr_item_free(&items[i]);
+			n = bytes = 0;
+		}
+	} while (rc != MCR_ITEM_END);
+	free(items);
+	return failed;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -188,7 +240,7 @@ main(int argc, char **argv)
 	struct mcr_fan f;
 	struct mcr_item *items;
 	char *buf = NULL;
-	size_t n, failed = 0;
+	size_t failed = 0;
 	unsigned need;
 	int i;
 
@@ -202,20 +254,19 @@ main(int argc, char **argv)
 		mcr_usage_error("--batch takes at most one FILE");
 	mcr_cluster_open(&c, &o);
 	need = min_copies(&c);
+	mcr_fan_init(&f, &c, 0);
 	if (opt.batch) {
-		items = batch_items(&c, argc ? argv[0] : "-", &n);
+		const char *path = argc ? argv[0] : "-", *name = strcmp(path, "-") ? path : "stdin";
+		FILE *fp = batch_open(&c, path, name);
+		failed = batch_store(&f, fp, name, need, o.format);
+		if (fp != stdin)
+			fclose(fp);
 	} else {
 		items = single_item(&c, argc, argv, &buf);
-		n = 1;
-	}
-	mcr_fan_init(&f, &c, 0);
-	for (size_t off = 0; off < n; off += CHUNK)
-		failed += store(&f, items + off, n - off < CHUNK ? n - off : CHUNK, need, o.format);
-	mcr_fan_free(&f);
-	if (opt.batch)
-		mcr_items_free(items, n);
-	else
+		failed = store(&f, items, 1, need, o.format);
 		free(items);
+	}
+	mcr_fan_free(&f);
 	free(buf);
 	mcr_cluster_close(&c);
 	mcr_finish_stdout();

@@ -684,6 +684,7 @@ report(const struct batch *b, size_t i, const uint8_t *st)
 }
 
 static struct mcr_pace pace;
+static struct mcr_sizer sizer; /* every batch's end: --batch keys or --batch-bytes */
 
 static void
 progress(bool last)
@@ -797,10 +798,11 @@ confirm_held(struct batch *b, size_t batch)
 		usleep(opt.confirm_ms * 1000);
 	mcr_spool_rewind(&held);
 	for (;;) {
-		for (b->n = 0; b->n < batch; b->n++) {
+		for (b->n = 0; b->n < batch && mcr_sizer_room(&sizer, b->n); b->n++) {
 			struct check *ch = &b->chk[b->n];
 			if (!mcr_spool_get(&held, &b->keys[b->n], rec))
 				break;
+			mcr_sizer_add(&sizer, &b->keys[b->n], b->k + 1);
 			memcpy(&hs[b->n], rec, sizeof(hs[b->n]));
 			free(ch->st);
 			memset(ch, 0, sizeof(*ch));
@@ -1021,10 +1023,11 @@ recheck(struct batch *b, struct mcr_spool *aside, size_t batch)
 		usleep(opt.recheck_ms * 1000);
 	mcr_spool_rewind(aside);
 	for (;;) {
-		for (b->n = 0; b->n < batch && !mcr_stop; b->n++) {
+		for (b->n = 0; b->n < batch && mcr_sizer_room(&sizer, b->n) && !mcr_stop; b->n++) {
 			struct check *ch = &b->chk[b->n];
 			if (!mcr_spool_get(aside, &b->keys[b->n], rec))
 				break;
+			mcr_sizer_add(&sizer, &b->keys[b->n], b->k + 1);
 			memcpy(&a, rec, sizeof(a));
 			memcpy(b->cas0 + b->n * (b->k + 1), rec + sizeof(a), (b->k + 1) * sizeof(uint64_t));
 			memset(ch, 0, sizeof(*ch));
@@ -1224,9 +1227,10 @@ main(int argc, char **argv)
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;
 	pace.show = o.progress;
+	mcr_sizer_init(&sizer, &o);
 	for (;;) {
-		for (b.n = 0; b.n < o.batch && !mcr_stop && mcr_keys_next(&c, &ks, &b.keys[b.n]); b.n++)
-			;
+		for (b.n = 0; mcr_sizer_room(&sizer, b.n) && !mcr_stop && mcr_keys_next(&c, &ks, &b.keys[b.n]); b.n++)
+			mcr_sizer_add(&sizer, &b.keys[b.n], b.k + 1);
 		if (b.n == 0)
 			break;
 		first_read(&b, &aside);

@@ -33,6 +33,7 @@ enum {
 	O_SHARD,
 	O_RATE,
 	O_BATCH,
+	O_BATCH_BYTES,
 	O_PROGRESS,
 	O_NO_PROGRESS,
 	O_MISPLACED_LIMIT,
@@ -47,12 +48,35 @@ static const struct mcr_option keyopts[] = {
     {"match", 0, "GLOB", "only the keys whose name matches GLOB (fnmatch(3): * ? [...])", O_MATCH},
     {"rate", 0, "KEYS_PER_S", "at most this many keys per second", O_RATE},
     {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
+    {"batch-bytes", 0, "SIZE", "bytes of values per round trip, as 16M (default), 512K, 1G", O_BATCH_BYTES},
     {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
     {"no-progress", 0, NULL, "no progress line, even on a terminal", O_NO_PROGRESS},
     {"misplaced-limit", 0, "PERCENT", "no write when more listed copies are outside their copy set (default 5)",
      O_MISPLACED_LIMIT},
     {NULL, 0, NULL, NULL, 0},
 };
+
+/* --batch-bytes: a whole number of bytes, or of KiB, MiB, GiB with K, M, G; 64K to 1G */
+static size_t
+batch_bytes(const char *arg)
+{
+	size_t len = strlen(arg);
+	unsigned shift = 0;
+	char num[32];
+
+	if (len && strchr("KkMmGg", arg[len - 1])) {
+		shift = strchr("Kk", arg[len - 1]) ? 10 : strchr("Mm", arg[len - 1]) ? 20 : 30;
+		len--;
+	}
+	if (len == 0 || len >= sizeof(num))
+		mcr_usage_error("--batch-bytes: \"%s\" is not a size (bytes, or a number with K, M or G)", arg);
+	memcpy(num, arg, len);
+	num[len] = '\0';
+	uint64_t v;
+	if (mcr_parse_uint(num, (uint64_t)1 << 30, &v) < 0 || (v << shift) < 65536 || (v << shift) > ((uint64_t)1 << 30))
+		mcr_usage_error("--batch-bytes: %s is not a size from 64K to 1G", arg);
+	return (size_t)(v << shift);
+}
 
 static const struct mcr_option common[] = {
     {"servers", 's', "LIST", "servers: host[:port[:weight]],[v6]:port,/socket ($MEMCACHED_SERVERS)",
@@ -229,6 +253,7 @@ common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const cha
 		break;
 	case O_RATE: o->rate = mcr_number("--rate", arg, 1, 100000000); break;
 	case O_BATCH: o->batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
+	case O_BATCH_BYTES: o->batch_bytes = batch_bytes(arg); break;
 	case O_PROGRESS: o->progress = 1; break;
 	case O_NO_PROGRESS: o->progress = 0; break;
 	case O_MISPLACED_LIMIT:
@@ -364,6 +389,7 @@ mcr_parse_options(const struct mcr_tool *tool, struct mcr_opts *o, int argc, cha
 	o->replicas = -1;
 	o->timeout_ms = MCR_DEFAULT_TIMEOUT;
 	o->batch = 500;
+	o->batch_bytes = MCR_BATCH_BYTES;
 	o->progress = -1;
 	o->misplaced_limit = 5;
 	so[nso++] = ':';

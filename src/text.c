@@ -186,6 +186,11 @@ mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
 		return -1;
 	if (rc)
 		k->cas = (uint64_t)v;
+	k->size = 0;
+	if ((rc = field(sp, (size_t)(line + len - sp), "size", UINT32_MAX, &v)) < 0)
+		return -1;
+	if (rc)
+		k->size = (uint64_t)v;
 	return 0;
 }
 

@@ -7,6 +7,8 @@ usage: app.py SERVERS [--replicas N] [--distribution modula|consistent] [--ketam
 
   load PREFIX N [TTL]     store PREFIX0 .. PREFIX<N-1>, each value "v-" + its key
   read PREFIX N           print the keys of PREFIX0 .. PREFIX<N-1> that read back "v-" + key
+  loadbig PREFIX N BYTES  store PREFIX0 .. PREFIX<N-1>, each value BYTES long, made of its key
+  readbig PREFIX N BYTES  print the keys of PREFIX0 .. PREFIX<N-1> that read back whole
   get KEY                 print the value (exit 1 when not found)
   set KEY VALUE [TTL]     store
   delete KEY              delete (exit 1 when not found)
@@ -67,6 +69,17 @@ def main(argv):
             k = prefix + str(i)
             if mc.get(k) == "v-" + k:
                 print(prefix + str(i))
+        return 0
+    if cmd in ("loadbig", "readbig"):
+        prefix, n, size = args[0], int(args[1]), int(args[2])
+        for i in range(n):
+            k = prefix + str(i)
+            v = ((k + ":") * (size // (len(k) + 1) + 1))[:size]
+            if cmd == "loadbig":
+                mc.set(k, v)
+            elif mc.get(k) == v:
+                print(k)
+        mc.disconnect_all()
         return 0
     if cmd == "get":
         v = mc.get(args[0])

@@ -385,6 +385,34 @@ odd_keys() {
 	[ "$(jq -r 'select(.class) | .key' <<<"$output" | wc -l)" -eq 10 ]
 }
 
+@test "--all: the first-listing rule decided by the listings' fingerprints gives the servers' own answers" {
+	# small listings are decided in memory (MCR_KNOWN_MAX bytes of fingerprints); above that
+	# the servers are asked, a probe per key: both ways check each key once, the same way
+	start_servers 4
+	lmrepl -s "$SERVERS" -r 2 setmany fp 2000
+	local i k
+	for i in 1 2 3 4 5 6; do
+		k=fp$((i * 13))
+		del "$(copy "$k" 0 2)" "$k"
+		k=fp$((i * 17 + 500))
+		del "$(copy "$k" 1 2)" "$k"
+		k=fp$((i * 19 + 1000))
+		put "$(copy "$k" 2 2)" "$k" other
+		k=fp$((i * 23 + 1500))
+		put "$(copy "$k" 3 3)" "$k" "$k"
+	done
+	run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 -a -vv --format=json
+	[[ $stderr == *"decided by the listings' fingerprints"* ]] || fail "not decided in memory: $stderr"
+	jq -c 'select(.key)' <<<"$output" | sort >"$D/mem"
+	[ "$(json_summary)" = "2000 1982 12 6 0 0 6 0 0 0" ] || fail "$output"
+	MCR_KNOWN_MAX=0 run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 -a -vv --format=json
+	[[ $stderr == *"the servers are asked"* ]] || fail "the servers not asked: $stderr"
+	[ "$(json_summary)" = "2000 1982 12 6 0 0 6 0 0 0" ] || fail "$output"
+	jq -c 'select(.key)' <<<"$output" | sort | diff "$D/mem" - || fail "the two ways differ"
+	[ "$(jq -r .class "$D/mem" | sort | uniq -c | tr -s ' ' | tr '\n' ,)" = " 6 differ, 12 missing, 1982 ok, 6 stray," ] ||
+		fail "$(jq -r .class "$D/mem" | sort | uniq -c)"
+}
+
 @test "--shard=I/3 with -k: every key in exactly one shard, by FNV-1a 64 mod N" {
 	start_servers 2
 	lmrepl -s "$SERVERS" setmany sh 30
