@@ -62,18 +62,22 @@ batch_bytes(const char *arg)
 {
 	size_t len = strlen(arg);
 	unsigned shift = 0;
-	char num[32];
+	uint64_t v = 0;
 
 	if (len && strchr("KkMmGg", arg[len - 1])) {
 		shift = strchr("Kk", arg[len - 1]) ? 10 : strchr("Mm", arg[len - 1]) ? 20 : 30;
 		len--;
 	}
-	if (len == 0 || len >= sizeof(num))
+	for (size_t i = 0; i < len && v <= ((uint64_t)1 << 30); i++) {
+		if (arg[i] < '0' || arg[i] > '9') {
+			len = 0;
+			break;
+		}
+		v = v * 10 + (uint64_t)(arg[i] - '0');
+	}
+	if (len == 0)
 		mcr_usage_error("--batch-bytes: \"%s\" is not a size (bytes, or a number with K, M or G)", arg);
-	memcpy(num, arg, len);
-	num[len] = '\0';
-	uint64_t v;
-	if (mcr_parse_uint(num, (uint64_t)1 << 30, &v) < 0 || (v << shift) < 65536 || (v << shift) > ((uint64_t)1 << 30))
+	if (v > ((uint64_t)1 << 30) || (v << shift) < 65536 || (v << shift) > ((uint64_t)1 << 30))
 		mcr_usage_error("--batch-bytes: %s is not a size from 64K to 1G", arg);
 	return (size_t)(v << shift);
 }
