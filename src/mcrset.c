@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* mcrset: store an item on every copy and report each copy's result. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,6 +157,18 @@ store(struct mcr_fan *f, const struct mcr_item *items, size_t n, unsigned need, 
 	return failed;
 }
 
+static const char *
+op_name(enum mcr_op op)
+{
+	switch (op) {
+	case MCR_ADD: return "add";
+	case MCR_REPLACE: return "replace";
+	case MCR_APPEND: return "append";
+	case MCR_PREPEND: return "prepend";
+	default: return "set";
+	}
+}
+
 /* --batch: the items are read twice, once whole to check them (bad input sends nothing),
  * then a chunk at a time to store them, so that memory holds one chunk, not the batch. Input
  * that cannot be read twice (a pipe, a terminal) is copied to a temporary file first. */
@@ -171,33 +184,37 @@ batch_open(const struct mcr_cluster *c, const char *path, const char *name)
 
 	if (!fp)
 		mcr_usage_error("%s: %s", name, strerror(errno));
-	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) || fseeko(fp, 0, SEEK_SET) < 0) {
-		char buf[65536];
-		size_t got;
+	/* a pipe is copied item by item as it is checked, so that its reads stay bounded as
+	 * the parser bounds them (/dev/zero is refused at its first line, not copied) */
+	spool = NULL;
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) || fseeko(fp, 0, SEEK_SET) < 0)
 		if (!(spool = mcr_tmpfile()))
 			mcr_die(MCR_TROUBLE, "cannot create a temporary file for %s: %s", name, strerror(errno));
-		while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
-			if (fwrite(buf, 1, got, spool) != got)
-				mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
-		if (ferror(fp))
-			mcr_usage_error("%s: %s", name, strerror(errno));
-		if (fp != stdin)
-			fclose(fp);
-		if (fflush(spool) == EOF || fseeko(spool, 0, SEEK_SET) < 0)
-			mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
-		fp = spool;
-	}
 	while ((rc = mcr_item_read(fp, &it, &line, &err)) != MCR_ITEM_END) {
 		if (rc == MCR_ITEM_BAD)
 			mcr_usage_error("%s:%zu: %s", name, line, err);
 		if (rc != MCR_ITEM)
 			continue;
 		why = mcr_key_problem(c, it.key, it.klen);
+		if (!why && spool &&
+		    (fprintf(spool, "%s %.*s %" PRIu32 " %" PRIu32 " %zu\r\n", op_name(it.op), (int)it.klen, it.key,
+		             it.flags, it.exptime, it.dlen) < 0 ||
+		     fwrite(it.data, 1, it.dlen, spool) != it.dlen || fputs("\r\n", spool) == EOF))
+			mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
 		mcr_item_free(&it);
 		if (why)
 			mcr_usage_error("%s:%zu: %s", name, it.line, why);
 	}
-	if (ferror(fp) || fseeko(fp, 0, SEEK_SET) < 0)
+	if (ferror(fp))
+		mcr_usage_error("%s: %s", name, strerror(errno));
+	if (spool) {
+		if (fp != stdin)
+			fclose(fp);
+		fp = spool;
+		if (fflush(fp) == EOF)
+			mcr_die(MCR_TROUBLE, "cannot copy %s to a temporary file: %s", name, strerror(errno));
+	}
+	if (fseeko(fp, 0, SEEK_SET) < 0)
 		mcr_usage_error("%s: %s", name, strerror(errno));
 	return fp;
 }
