@@ -8,7 +8,8 @@
 #
 # It starts its own 6 memcached servers, a source and a destination cluster of 3 (loopback,
 # ports they pick, a temp dir; all stopped and removed on exit, whatever happens), loads
-# BENCH_KEYS keys (default 200000) with one replica into the source through `mcrset --batch`,
+# BENCH_KEYS keys (default 200000) with one replica into the source through `mcrset --batch`
+# (BENCH_SERVERS=64 BENCH_REPLICAS=2: clusters of 64 servers, 3 copies of each key),
 # then runs each measured command BENCH_RUNS times (default 3) and prints a markdown table:
 # median keys/s, ratio to the raw limit, and the highest peak RSS. Measured:
 #   mcrverify -k KEYFILE   every copy of every key of the key file
@@ -45,8 +46,8 @@ KEYS=${BENCH_KEYS:-200000}
 RUNS=${BENCH_RUNS:-3}
 SAMPLE=${BENCH_SAMPLE:-2000}
 LIMIT=${BENCH_TIMEOUT:-} # seconds any one run may take; default max(60, keys / 5000)
-NSERVERS=3
-REPLICAS=1
+NSERVERS=${BENCH_SERVERS:-3}  # per cluster (source, destination)
+REPLICAS=${BENCH_REPLICAS:-1}
 TARGET_ALL=0.85  # mcrverify --all, to mcrverify -k
 TARGET_COPY=0.8  # mcrcopy copy and rebuild to the sockets' write ceiling, the dump to their read ceiling
 TARGET_RSS=64
@@ -61,11 +62,13 @@ fail() {
 	exit 1
 }
 
-for v in KEYS:$KEYS RUNS:$RUNS SAMPLE:$SAMPLE TIMEOUT:${LIMIT:-1}; do
+for v in KEYS:$KEYS RUNS:$RUNS SAMPLE:$SAMPLE TIMEOUT:${LIMIT:-1} SERVERS:$NSERVERS REPLICAS:$((REPLICAS + 1)); do
 	case ${v#*:} in
 	'' | *[!0-9]* | 0*) die "BENCH_${v%%:*}: \"${v#*:}\" is not a positive whole number" ;;
 	esac
 done
+[ "$NSERVERS" -le 128 ] || die "BENCH_SERVERS: at most 128 (each cluster; twice as many servers run)"
+[ "$REPLICAS" -lt "$NSERVERS" ] || die "BENCH_REPLICAS: fewer than BENCH_SERVERS ($NSERVERS)"
 [ -n "$LIMIT" ] || LIMIT=$((KEYS / 5000 > 60 ? KEYS / 5000 : 60))
 [ "$SAMPLE" -le "$KEYS" ] || SAMPLE=$KEYS
 

@@ -104,6 +104,27 @@ next_line(struct mcr_keysrc *ks, FILE *fp, size_t max, size_t *len, const char *
 	return ks->line;
 }
 
+/* A line of a listing's spool, without its line end. listing.c wrote it, at most 4 KiB, so
+ * getline(3) reads it whole (and faster than a byte at a time). */
+static char *
+spool_line(struct mcr_keysrc *ks, FILE *fp, size_t *len, const char **why)
+{
+	ssize_t n = getline(&ks->line, &ks->linecap, fp);
+
+	*why = NULL;
+	if (n < 0) {
+		if (ferror(fp))
+			*why = strerror(errno);
+		return NULL;
+	}
+	if (n > 0 && ks->line[n - 1] == '\n')
+		n--;
+	if (n > 0 && ks->line[n - 1] == '\r')
+		n--;
+	*len = (size_t)n;
+	return ks->line;
+}
+
 /* The key file opened; a regular file is checked whole before any key is used: bad input
  * sends nothing. A directory, or a file that cannot be read, is trouble too. */
 static void
@@ -129,12 +150,49 @@ open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 	rewind(ks->fp);
 }
 
-static int
-cmp64(const void *a, const void *b)
+/* In place (qsort may take a copy as large as the set) and in O(n log n) whatever the keys:
+ * a heap sort. */
+static void
+sift(uint64_t *v, size_t i, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = v[i];
 
-	return x < y ? -1 : x > y;
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[c] <= x)
+			break;
+		v[i] = v[c];
+	}
+	v[i] = x;
+}
+
+static void
+sort64(uint64_t *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift(v, i, n);
+	for (size_t m = n; m-- > 1;) {
+		uint64_t t = v[0];
+		v[0] = v[m];
+		v[m] = t;
+		sift(v, 0, m);
+	}
+}
+
+static bool
+has64(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == x;
 }
 
 /* Server s's fingerprints, sorted, into its lister's set: membership then answers "did s
@@ -145,7 +203,7 @@ load_set(struct mcr_lister *ld, size_t n)
 	ld->set = mcr_xmalloc((n ? n : 1) * sizeof(*ld->set));
 	rewind(ld->fps);
 	ld->nset = fread(ld->set, sizeof(*ld->set), n, ld->fps);
-	qsort(ld->set, ld->nset, sizeof(*ld->set), cmp64);
+	sort64(ld->set, ld->nset);
 }
 
 /* When every listing's fingerprints fit MCR_KNOWN_MAX bytes (all but the last server's: no
@@ -265,7 +323,7 @@ listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			ks->server++;
 			continue;
 		}
-		if ((line = next_line(ks, l->spool, LIST_LINE_MAX, &len, &why)) == NULL) {
+		if ((line = spool_line(ks, l->spool, &len, &why)) == NULL) {
 			if (why) {
 				mcr_warn("%s: cannot list keys: the temporary file: %s",
 				         c->servers[ks->server].label, why);
@@ -401,7 +459,7 @@ in_set(const struct mcr_cluster *c, const struct mcr_lister *ld, const char *key
 	memcpy(full, c->ns ? c->ns : "", c->nslen);
 	memcpy(full + c->nslen, key, klen);
 	fp = mcr_fnv1a(full, c->nslen + klen);
-	return bsearch(&fp, ld->set, ld->nset, sizeof(fp), cmp64) != NULL;
+	return has64(ld->set, ld->nset, fp);
 }
 
 /* Key i listed by origin: was it listed, by their fingerprints, by a server of its copy set
@@ -446,7 +504,7 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 			while (fread(&set[n], sizeof(*set), 1, ld->fps) == 1)
 				if (++n == cap)
 					set = mcr_xrealloc(set, (cap *= 2) * sizeof(*set));
-			qsort(set, n, sizeof(*set), cmp64);
+			sort64(set, n);
 			ld->set = set;
 			ld->nset = n;
 			ld->restarted = true;

@@ -138,7 +138,10 @@ field(const char *line, size_t len, const char *name, uint64_t max, int64_t *v)
 	uint64_t u;
 
 	for (const char *e = line; e + nl + 2 <= line + len; e++) {
-		if (*e != ' ' || memcmp(e + 1, name, nl) || e[nl + 1] != '=')
+		e = memchr(e, ' ', (size_t)(line + len - e));
+		if (!e || e + nl + 2 > line + len)
+			break;
+		if (memcmp(e + 1, name, nl) || e[nl + 1] != '=')
 			continue;
 		e += nl + 2;
 		/* the line is not NUL-terminated: scan within it (found by fuzz/keys.c) */
