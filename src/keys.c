@@ -673,6 +673,21 @@ mcr_spool_close(struct mcr_spool *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Keys per batch: --batch, or 500, or 64 per server when that is more. A round trip waits for
+ * its slowest server, and every server of a large cluster must be woken for every round:
+ * with 64 servers, batches of 4096 keys take -k twice as fast as batches of 500. */
+size_t
+mcr_batch_default(const struct mcr_opts *o, size_t nservers)
+{
+	size_t n = o->batch;
+
+	if (!o->batch_given)
+		n = nservers > 100000 / 64 ? 100000 : nservers * 64 > 500 ? nservers * 64 : 500;
+
+	mcr_trace("batches of up to %zu keys and %zu bytes of values", n, o->batch_bytes);
+	return n;
+}
+
 void
 mcr_sizer_init(struct mcr_sizer *z, const struct mcr_opts *o)
 {

@@ -113,6 +113,7 @@ struct mcr_opts {
 	uint64_t rate;           /* keys per second, 0: no limit */
 	size_t batch;            /* keys per round trip */
 	size_t batch_bytes;      /* and bytes of values (an estimate made before reading) */
+	bool batch_given;        /* --batch; else mcr_batch_default */
 	int progress;            /* -1: when stderr is a terminal */
 	unsigned misplaced_limit; /* percent of keys outside their copy set that stops writes */
 };
@@ -411,6 +412,7 @@ struct mcr_sizer {
 	size_t budget, max; /* bytes, keys */
 	size_t used;
 };
+size_t mcr_batch_default(const struct mcr_opts *o, size_t nservers);
 void mcr_sizer_init(struct mcr_sizer *z, const struct mcr_opts *o);
 bool mcr_sizer_room(struct mcr_sizer *z, size_t n);
 void mcr_sizer_add(struct mcr_sizer *z, const struct mcr_key *k, unsigned copies);

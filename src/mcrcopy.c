@@ -1163,6 +1163,7 @@ heal(struct mcr_opts *o)
 		mcr_outfile_open(&promfile, opt.prometheus, "--prometheus");
 	if (!opt.dry_run)
 		state_write(&c, sv); /* a state file that cannot be written stops the run before any work */
+	opt.batch = sizer.max = mcr_batch_default(o, c.nservers);
 	items = mcr_xcalloc(opt.batch, sizeof(*items));
 	pace.rate = o->rate;
 	for (;;) {
@@ -1233,6 +1234,7 @@ main(int argc, char **argv)
 		mcr_fan_init(&d.v, d.c, 0);
 	}
 
+	opt.batch = sizer.max = mcr_batch_default(&o, d.c && d.c->nservers > src.nservers ? d.c->nservers : src.nservers);
 	items = mcr_xcalloc(opt.batch, sizeof(*items));
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;

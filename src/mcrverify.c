@@ -1200,6 +1200,7 @@ main(int argc, char **argv)
 	i = mcr_parse_options(&tool, &o, argc, argv);
 	check_options(&o, (size_t)(argc - i));
 	mcr_cluster_open(&c, &o);
+	o.batch = mcr_batch_default(&o, c.nservers);
 	if (writing())
 		mcr_need_replicas(&c, opt.remove_strays && opt.policy == P_NONE ? "--remove-strays" : "--repair",
 		                  "-r");

@@ -47,7 +47,7 @@ static const struct mcr_option keyopts[] = {
     {"shard", 0, "I/N", "only shard I of N of the keys", O_SHARD},
     {"match", 0, "GLOB", "only the keys whose name matches GLOB (fnmatch(3): * ? [...])", O_MATCH},
     {"rate", 0, "KEYS_PER_S", "at most this many keys per second", O_RATE},
-    {"batch", 0, "N", "keys per round trip (default 500)", O_BATCH},
+    {"batch", 0, "N", "keys per round trip (default 500, or 64 per server)", O_BATCH},
     {"batch-bytes", 0, "SIZE", "bytes of values per round trip, as 16M (default), 512K, 1G", O_BATCH_BYTES},
     {"progress", 0, NULL, "show a progress line on stderr", O_PROGRESS},
     {"no-progress", 0, NULL, "no progress line, even on a terminal", O_NO_PROGRESS},
@@ -256,7 +256,10 @@ common_option(const struct mcr_tool *tool, struct mcr_opts *o, int id, const cha
 		o->match = arg;
 		break;
 	case O_RATE: o->rate = mcr_number("--rate", arg, 1, 100000000); break;
-	case O_BATCH: o->batch = (size_t)mcr_number("--batch", arg, 1, 100000); break;
+	case O_BATCH:
+		o->batch = (size_t)mcr_number("--batch", arg, 1, 100000);
+		o->batch_given = true;
+		break;
 	case O_BATCH_BYTES: o->batch_bytes = batch_bytes(arg); break;
 	case O_PROGRESS: o->progress = 1; break;
 	case O_NO_PROGRESS: o->progress = 0; break;

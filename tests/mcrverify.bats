@@ -779,6 +779,20 @@ write_after_read() {
 	has_copy "$r" rk v
 }
 
+@test "--batch: 500 keys by default, 64 per server in a list of more than 7, or what --batch says" {
+	start_servers 9
+	mcrset -s "$SERVERS" k v >/dev/null
+	mcrset -s "$(srv 0),$(srv 1),$(srv 2)" k v >/dev/null
+	run -0 --separate-stderr mcrverify -s "$SERVERS" -vv k
+	[[ $stderr == *"batches of up to 576 keys and 16777216 bytes of values"* ]] || fail "$stderr"
+	run -0 --separate-stderr mcrverify -s "$SERVERS" -vv --batch=20 --batch-bytes=1M k
+	[[ $stderr == *"batches of up to 20 keys and 1048576 bytes of values"* ]] || fail "$stderr"
+	run -0 --separate-stderr mcrverify -s "$(srv 0),$(srv 1),$(srv 2)" -vv k
+	[[ $stderr == *"batches of up to 500 keys "* ]] || fail "$stderr"
+	run -0 --separate-stderr mcrcopy -s "$SERVERS" -vv --to=- k
+	[[ $stderr == *"batches of up to 576 keys "* ]] || fail "$stderr"
+}
+
 @test "--rate=400: 200 keys take at least about 0.4 s" {
 	start_servers 2
 	lmrepl -s "$SERVERS" setmany rt 200
