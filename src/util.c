@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Errors, numbers and memory: the small things every tool needs. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -51,6 +54,13 @@ mcr_setprog(const char *argv0)
 
 	if (argv0 && *argv0)
 		mcr_prog = p ? p + 1 : argv0;
+#ifdef __GLIBC__
+	/* Buffers of a batch's size (values, a server's requests) come and go with every batch;
+	 * glibc's mmap threshold would rise to the largest one freed and serve the next from a
+	 * heap that fragments: with 64 servers a restore's RSS reached 120 MiB for 25 MiB in
+	 * use. A fixed threshold gives each large buffer back when it is freed. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = 0; /* no SA_RESTART: a wait in poll() returns at once */
