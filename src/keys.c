@@ -141,7 +141,7 @@ open_file(const struct mcr_cluster *c, struct mcr_keysrc *ks)
 	if (fstat(fileno(ks->fp), &st) < 0 || !S_ISREG(st.st_mode))
 		return;
 	while ((line = next_line(ks, ks->fp, KEY_LINE_MAX, &len, &why)) != NULL) {
-		no++;
+		ks->total = ++no;
 		if (len && (why = file_key(c, line, len, &k)) != NULL)
 			mcr_usage_error("%s:%zu: %s", ks->file, no, why);
 	}
@@ -228,6 +228,7 @@ load_sets(struct mcr_cluster *c, struct mcr_keysrc *ks)
 		if (fflush(ld->fps) == EOF || fseek(ld->fps, 0, SEEK_END) < 0 || (end = ftell(ld->fps)) < 0)
 			goto out;
 		n[s] = (size_t)end / sizeof(uint64_t);
+		ks->total += n[s]; /* for --progress */
 		last = s;
 	}
 	for (size_t s = 0; s < c->nservers; s++)
@@ -341,6 +342,7 @@ listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			listing_end(ks);
 			continue;
 		}
+		ks->seen++;
 		k->origin = ks->server;
 		k->expires = k->exp <= 0 ? k->exp : k->exp - l->clock_offset;
 		if (k->exp > 0 && k->expires < 1)
@@ -391,6 +393,7 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 				continue;
 			}
 			ks->lineno++;
+			ks->seen++;
 			if (len == 0)
 				continue; /* a blank line, \r\n ones too */
 			if ((why = file_key(c, line, len, k)) != NULL)
@@ -718,4 +721,12 @@ void
 mcr_sizer_bytes(struct mcr_sizer *z, size_t bytes)
 {
 	z->used += bytes;
+}
+
+double
+mcr_keys_fraction(const struct mcr_keysrc *ks)
+{
+	if (ks->total) /* a key file's lines, or the listings' */
+		return (double)ks->seen / (double)ks->total;
+	return ks->nargs && !ks->file && !ks->all ? (double)ks->next / (double)ks->nargs : -1;
 }

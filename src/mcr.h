@@ -68,6 +68,7 @@ struct mcr_pace {
 	double start, shown;
 	uint64_t rate; /* keys per second, 0: no limit */
 	bool show;     /* progress line */
+	double fraction; /* of the keys read so far, for a percentage and an ETA; < 0: unknown */
 };
 void mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, bool last);
 
@@ -389,6 +390,7 @@ struct mcr_keysrc {
 	bool trouble;           /* a server could not be listed */
 	struct mcr_lister *listed; /* per server, what its listing was */
 	size_t nlisted;
+	uint64_t total, seen; /* lines of the key file or of the listings, and read so far; 0: unknown */
 };
 
 /* What a server listed, kept for the run: a key it listed was handled at its listing, and
@@ -422,6 +424,7 @@ extern bool mcr_value_seen;      /* and whether any get was answered */
 void mcr_keys_init(struct mcr_keysrc *ks, const struct mcr_opts *o, char **args, size_t nargs);
 int mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k);
 void mcr_keys_close(struct mcr_keysrc *ks);
+double mcr_keys_fraction(const struct mcr_keysrc *ks); /* of the keys read so far; < 0: unknown */
 
 /* The first-listing rule: a key listed by several servers is handled once, at the first
  * listing in server order whose server is in its copy set and sees no copy on a server

@@ -559,11 +559,14 @@ account(struct item *items, size_t n, enum mcr_format fmt)
 static struct mcr_pace pace;
 static struct mcr_sizer sizer; /* every batch's end: --batch keys or --batch-bytes */
 
+static struct mcr_keysrc *progress_of; /* the keys, for a percentage; NULL: a restore */
+
 static void
 progress(bool last)
 {
 	uint64_t done = tally.n[COPIED] + tally.n[PRESENT] + tally.n[EXPIRED] + tally.n[FAILED];
 
+	pace.fraction = progress_of ? mcr_keys_fraction(progress_of) : -1;
 	mcr_pace(&pace, done, tally.n[FAILED], "failed", last);
 }
 
@@ -1239,6 +1242,7 @@ main(int argc, char **argv)
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;
 	pace.show = o.progress;
+	progress_of = opt.from ? NULL : &ks;
 	if (opt.from)
 		restore(&d, items);
 	else

@@ -686,9 +686,12 @@ report(const struct batch *b, size_t i, const uint8_t *st)
 static struct mcr_pace pace;
 static struct mcr_sizer sizer; /* every batch's end: --batch keys or --batch-bytes */
 
+static struct mcr_keysrc *progress_of; /* the keys, for a percentage */
+
 static void
 progress(bool last)
 {
+	pace.fraction = progress_of ? mcr_keys_fraction(progress_of) : -1;
 	mcr_pace(&pace, tally.checked, tally.checked - tally.cls[C_OK], "with problems", last);
 }
 
@@ -1228,6 +1231,7 @@ main(int argc, char **argv)
 	tally.start = pace.start = mcr_now();
 	pace.rate = o.rate;
 	pace.show = o.progress;
+	progress_of = &ks;
 	mcr_sizer_init(&sizer, &o);
 	for (;;) {
 		for (b.n = 0; mcr_sizer_room(&sizer, b.n) && !mcr_stop && mcr_keys_next(&c, &ks, &b.keys[b.n]); b.n++)

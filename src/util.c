@@ -330,9 +330,16 @@ mcr_pace(struct mcr_pace *p, uint64_t done, uint64_t bad, const char *bad_word, 
 	el = now - p->start;
 	if (p->show && !mcr_quiet && (last || now - p->shown >= 0.5)) {
 		p->shown = now;
-		fprintf(stderr, "\r%s: %llu keys, %llu %s, %.0f keys/s   %s", mcr_prog,
-		        (unsigned long long)done, (unsigned long long)bad, bad_word,
-		        el > 0 ? (double)done / el : 0.0, last ? "\n" : "");
+		char eta[48] = "";
+		double f = p->fraction > 1 ? 1 : p->fraction;
+		if (f >= 0 && (last || f == 0))
+			snprintf(eta, sizeof(eta), ", %.0f%%", f * 100);
+		else if (f > 0) {
+			unsigned long s = (unsigned long)(el * (1 - f) / f + 0.5);
+			snprintf(eta, sizeof(eta), ", %.0f%%, ETA %lu:%02lu:%02lu", f * 100, s / 3600, s / 60 % 60, s % 60);
+		}
+		fprintf(stderr, "\r%s: %llu keys, %llu %s, %.0f keys/s%s   %s", mcr_prog, (unsigned long long)done,
+		        (unsigned long long)bad, bad_word, el > 0 ? (double)done / el : 0.0, eta, last ? "\n" : "");
 	}
 	if (p->rate && !last) {
 		double ahead = (double)done / (double)p->rate - el;

@@ -793,6 +793,28 @@ write_after_read() {
 	[[ $stderr == *"batches of up to 576 keys "* ]] || fail "$stderr"
 }
 
+@test "--progress: on stderr only, with the share done and an ETA where the whole is known" {
+	start_servers 3
+	lmrepl -s "$SERVERS" setmany pg 400
+	seq -f 'pg%g' 0 399 >"$D/keys"
+	local err
+	for src in "--all" "-k $D/keys"; do
+		# shellcheck disable=SC2086 # two words
+		run -0 --separate-stderr mcrverify -s "$SERVERS" $src --progress --rate=1000 --batch=50
+		[[ $output =~ ^checked\ 400\ keys ]] && [ "${#lines[@]}" = 1 ] || fail "stdout: $output"
+		err=$(tr '\r' '\n' <<<"$stderr" | grep -v '^ *$')
+		grep -q '^mcrverify: 400 keys, 0 with problems, [0-9]* keys/s, 100% *$' <<<"$err" || fail "$src: $err"
+		grep -Eq '^mcrverify: [0-9]+ keys, 0 with problems, [0-9]+ keys/s, [0-9]+%, ETA 0:00:0[0-9] *$' <<<"$err" ||
+			fail "$src: no ETA: $err"
+	done
+	# a pipe cannot be counted first: no share, no ETA
+	run -0 --separate-stderr bash -c 'cat "$1" | timeout 60 "$MCR_BIN/mcrverify" -s "$2" -k - --progress' _ "$D/keys" "$SERVERS"
+	[[ $stderr == *"mcrverify: 400 keys, 0 with problems, "*" keys/s"* ]] || fail "$stderr"
+	[[ $stderr != *%* ]] || fail "$stderr"
+	run -0 --separate-stderr mcrcopy -s "$SERVERS" -k "$D/keys" --to=- --progress
+	[[ $stderr == *"mcrcopy: 400 keys, 0 failed, "*" keys/s, 100%"* ]] || fail "$stderr"
+}
+
 @test "--rate=400: 200 keys take at least about 0.4 s" {
 	start_servers 2
 	lmrepl -s "$SERVERS" setmany rt 200
