@@ -109,7 +109,12 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	[ "${cmd[1]}" = "--config-file=$D/etc/test.conf" ] || fail "unexpected ExecStart: ${cmd[*]}"
 	local k
 	for k in a b c d e f; do "$MCR_BIN/mcrset" -q -s "$SERVERS" -r 1 "$k" "v$k"; done
-	timeout "$(slow 120)" "${cmd[@]}" 2>"$D/log" &
+	# Under the sanitizers the leak check at exit is off for this one process: LeakSanitizer
+	# stops the process with ptrace to scan it, and three times in some hundred runs with both
+	# cores busy it never came back (the process stayed traced: gdb could not attach), a
+	# sanitizer hang (google/sanitizers#1330), not this code's. heal.bats checks the same
+	# code's leaks. Harmless in a build without sanitizers.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout "$(slow 120)" "${cmd[@]}" 2>"$D/log" &
 	local pid=$! st=0 heal
 	wait_until -t 20 test -s "$D/state/test.heal" || fail "no first pass: $(cat "$D/log")"
 	heal=$(pgrep -P "$pid")
@@ -123,7 +128,8 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 	# the watch ends within a pass and a sleep step; if not, where it is, for the report
 	if ! wait_until -t 20 gone "$heal"; then
 		local where
-		where=$(gdb -p "$heal" -batch -ex bt 2>/dev/null | grep '^#' | head -n 20)
+		where="$(grep -E '^(State|TracerPid):' "/proc/$heal/status" 2>/dev/null | tr '\n\t' '  ')"
+		where+=$(gdb -p "$heal" -batch -ex bt 2>&1 | grep -E '^#|ptrace' | head -n 20)
 		kill -9 "$heal" 2>/dev/null || true
 		fail "the heal did not stop on SIGTERM: $where $(cat "$D/log")"
 	fi
