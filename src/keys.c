@@ -195,7 +195,19 @@ has64(const uint64_t *v, size_t n, uint64_t x)
 	return lo < n && v[lo] == x;
 }
 
-/* Server s's fingerprints, sorted, into its lister's set: membership then answers "did s
+/* How many fingerprints a server's listing kept; -1 when its file cannot say. */
+static int
+fps_count(struct mcr_lister *ld, size_t *n)
+{
+	long end;
+
+	if (fflush(ld->fps) == EOF || fseek(ld->fps, 0, SEEK_END) < 0 || (end = ftell(ld->fps)) < 0)
+		return -1;
+	*n = (size_t)end / sizeof(uint64_t);
+	return 0;
+}
+
+/* Server s's n fingerprints, sorted, into its lister's set: membership then answers "did s
  * list this key" without asking s. */
 static void
 load_set(struct mcr_lister *ld, size_t n)
@@ -222,12 +234,10 @@ load_sets(struct mcr_cluster *c, struct mcr_keysrc *ks)
 
 	for (size_t s = 0; s < c->nservers; s++) {
 		struct mcr_lister *ld = &ks->listed[s];
-		long end;
 		if (!ld->done)
 			continue;
-		if (fflush(ld->fps) == EOF || fseek(ld->fps, 0, SEEK_END) < 0 || (end = ftell(ld->fps)) < 0)
+		if (fps_count(ld, &n[s]) < 0)
 			goto out;
-		n[s] = (size_t)end / sizeof(uint64_t);
 		ks->total += n[s]; /* for --progress */
 		last = s;
 	}
@@ -500,16 +510,11 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 		if (asked[s] && q[s].result == MCR_OK && mcr_stat(q[s].rval, q[s].rlen, "pid", &pid) &&
 		    mcr_stat(q[s].rval, q[s].rlen, "uptime", &up) && mcr_stat(q[s].rval, q[s].rlen, "time", &now) &&
 		    (pid != ld->pid || now - up > ld->started + 1)) {
-			size_t n = 0, cap = 1024;
-			uint64_t *set = mcr_xmalloc(cap * sizeof(*set));
+			size_t n = 0;
 			mcr_trace("%s: restarted since it was listed", c->servers[s].label);
-			rewind(ld->fps);
-			while (fread(&set[n], sizeof(*set), 1, ld->fps) == 1)
-				if (++n == cap)
-					set = mcr_xrealloc(set, (cap *= 2) * sizeof(*set));
-			sort64(set, n);
-			ld->set = set;
-			ld->nset = n;
+			if (fps_count(ld, &n) < 0)
+				n = 0; /* what it listed cannot be read back: it is taken as having listed nothing */
+			load_set(ld, n);
 			ld->restarted = true;
 		}
 		asked[s] = asked[s] && q[s].result != MCR_OK; /* unsure: it could not say */

@@ -9,10 +9,7 @@ bats_require_minimum_version 1.5.0
 load helper
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+	app_setup
 	[ -x /usr/bin/time ] || fail "GNU time is needed: apt-get install time"
 	# peak RSS means nothing under the sanitizers (shadow memory, a quarantine of freed blocks)
 	SANITIZED=
@@ -22,7 +19,6 @@ setup() {
 N=60         # keys
 SIZE=1000000 # bytes each; 2 copies: 120 MB in all, where 64 MiB is the bound
 
-py() { timeout -k 2 $((120 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
 
 # peak OUT TOOL ARGS...: the tool, bounded, stdin from $D/in (default /dev/null), stdout to
 # OUT; its exit status in RC, its peak RSS in KiB in RSS

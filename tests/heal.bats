@@ -11,13 +11,9 @@ load helper
 N=3000
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+	app_setup
 }
 
-py() { timeout -k 2 $((120 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
 heal() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" -s "$SERVERS" -r 1 --heal --state="$D/state" "$@"; }
 readable() { py "$SERVERS" --replicas 1 read k $N | wc -l; }
 

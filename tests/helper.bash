@@ -50,6 +50,15 @@ unset MEMCACHED_SERVERS LIBMEMCACHED MEMCACHED_PASSWORD
 
 slow() { echo $(($1 * MCR_SLOW)); }
 
+# The files whose data a real application client writes: app_setup sets D (the test's temp
+# dir) and SLOW (MCR_SLOW) and fails the test without pylibmc; py runs tests/app.py, bounded.
+app_setup() {
+	D=$BATS_TEST_TMPDIR
+	SLOW=$MCR_SLOW
+	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+}
+py() { timeout -k 2 "$(slow 120)" /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
+
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 within() {

@@ -8,13 +8,9 @@ bats_require_minimum_version 1.5.0
 load helper
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+	app_setup
 }
 
-py() { timeout -k 2 $((120 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
 mcrverify() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrverify" "$@"; }
 mcrcopy() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" "$@"; }
 mstat() { mc "$1" stats | sed -n "s/^STAT $2 //p"; }

@@ -9,15 +9,11 @@ bats_require_minimum_version 1.5.0
 load helper
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+	app_setup
 	php -r 'exit(class_exists("Memcached") ? 0 : 1);' 2>/dev/null || fail "PHP's memcached extension is needed: apt-get install php-cli php-memcached"
 }
 
 # every run is bounded: a hang fails the test, never blocks the suite
-py() { timeout -k 2 $((120 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
 phpapp() { timeout -k 2 $((120 * SLOW)) php -d display_errors=stderr "$BATS_TEST_DIRNAME/app.php" "$@"; }
 mcrverify() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrverify" "$@"; }
 mcrcopy() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" "$@"; }

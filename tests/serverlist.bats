@@ -12,13 +12,9 @@ load helper
 N=2000
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
+	app_setup
 }
 
-py() { timeout -k 2 $((120 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$@"; }
 mcrverify() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrverify" "$@"; }
 mcrcopy() { timeout -k 2 $((120 * SLOW)) "$MCR_BIN/mcrcopy" "$@"; }
 # reads LIST: how many of the N keys a client on LIST reads back

@@ -10,11 +10,8 @@ bats_require_minimum_version 1.5.0
 load helper
 
 setup() {
-	D=$BATS_TEST_TMPDIR
-	SLOW=${MCR_SLOW:-1}
-	[[ $SLOW =~ ^[0-9]+$ ]] || SLOW=1
+	app_setup
 	php -r 'exit(class_exists("Memcached") ? 0 : 1);' 2>/dev/null || fail "PHP's memcached extension is needed: apt-get install php-cli php-memcached"
-	/usr/bin/python3 -c 'import pylibmc' 2>/dev/null || fail "pylibmc is needed: apt-get install python3-pylibmc"
 	start_servers 3
 	PHPAPP=(timeout -k 2 $((60 * SLOW)) php "$BATS_TEST_DIRNAME/app.php" "$SERVERS" --replicas 2)
 	PYAPP=(timeout -k 2 $((60 * SLOW)) /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$SERVERS" --replicas 2)
