@@ -54,10 +54,24 @@ counted_once(const struct mcr_cluster *c, const struct mcr_key *k)
 	return k->origin <= first;
 }
 
+/* A named key (operand, key file) is in shard I of N by its hash: the split depends on the
+ * key alone. */
 static bool
 in_shard(const struct mcr_keysrc *ks, const char *k, size_t n)
 {
 	return ks->nshards == 0 || mcr_fnv1a(k, n) % ks->nshards == ks->shard - 1;
+}
+
+/* With --all, shard I of N lists only its share of the servers, [n(I-1)/N, nI/N) in list
+ * order: N shards list each server once. A key listed there is the shard's by the first-listing
+ * rule (no server of its copy set before the one listing it holds it: those of other shards
+ * are asked), so the shards still cover every key once. */
+static bool
+lists_server(const struct mcr_keysrc *ks, size_t nservers, size_t s)
+{
+	if (ks->nshards == 0)
+		return true;
+	return s >= (ks->shard - 1) * nservers / ks->nshards && s < ks->shard * nservers / ks->nshards;
 }
 
 #define KEY_LINE_MAX  (3 * MCR_KEY_MAX + 1) /* a key percent-encoded byte by byte, and a \r */
@@ -292,8 +306,12 @@ list_all(struct mcr_cluster *c, struct mcr_keysrc *ks)
 	ks->listing = mcr_xcalloc(c->nservers, sizeof(*ks->listing));
 	ks->nlisted = c->nservers;
 	ks->listed = mcr_xcalloc(ks->nlisted, sizeof(*ks->listed));
+	size_t mine = 0;
 	for (size_t s = 0; s < c->nservers; s++)
-		want[s] = true;
+		mine += want[s] = lists_server(ks, c->nservers, s);
+	if (ks->nshards)
+		mcr_trace("shard %llu/%llu lists %zu of the %zu servers", (unsigned long long)ks->shard,
+		          (unsigned long long)ks->nshards, mine, c->nservers);
 	mcr_list_servers(c, want, ks->listing);
 	for (size_t s = 0; s < c->nservers; s++)
 		again |= want[s] = !ks->listing[s].spool && ks->listing[s].again;
@@ -304,6 +322,8 @@ list_all(struct mcr_cluster *c, struct mcr_keysrc *ks)
 	for (size_t s = 0; s < c->nservers; s++) {
 		struct mcr_listing *l = &ks->listing[s];
 		struct mcr_lister *ld = &ks->listed[s];
+		if (!lists_server(ks, c->nservers, s))
+			continue; /* another shard's: asked, never listed */
 		if (!l->spool) {
 			mcr_warn("%s: cannot list keys: %s", c->servers[s].label, l->why);
 			ks->trouble = ld->failed = true;
@@ -414,8 +434,8 @@ mcr_keys_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 		} else {
 			return 0;
 		}
-		if (!in_shard(ks, k->key, k->klen))
-			continue;
+		if (k->origin == SIZE_MAX && !in_shard(ks, k->key, k->klen))
+			continue; /* a listed key is the shard's by the server that listed it */
 		if (matches(ks->match, k))
 			return 1;
 		if (counted_once(c, k))

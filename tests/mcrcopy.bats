@@ -649,20 +649,38 @@ now_past() { [ "$(date +%s)" -gt "$1" ]; }
 	[ "$(sum_stat cmd_set 0 1 2)" = "$before" ] || fail "the rebuild wrote"
 }
 
-@test "--shard=I/3: every key in exactly one shard, by FNV-1a 64 mod N" {
-	start_servers 3
-	local sh k total=0
+@test "--shard=I/3: -k keys by FNV-1a 64 mod N; --all keys by the first server holding a copy" {
+	start_servers 3 -o no_lru_maintainer # no crawl of its own: lru_crawler_starts counts listings
+	local sh k p r total=0
 	lmrepl -s "$SERVERS" setmany sh 60
+	seq -f 'sh%g' 0 59 >"$D/keys"
+	: >"$D/named"
+	for sh in 1 2 3; do
+		run -0 --separate-stderr mcrcopy -s "$SERVERS" -k "$D/keys" --shard="$sh/3" --to=-
+		for k in $(grep -o '^set [^ ]*' <<<"$output" | cut -d' ' -f2); do
+			[ "$(fnv_mod "$k" 3)" = $((sh - 1)) ] || fail "$k in shard $sh/3"
+			echo "$k"
+		done >>"$D/named"
+	done
+	[ "$(sort "$D/named" | uniq -d)" = "" ] || fail "in two shards: $(sort "$D/named" | uniq -d)"
+	[ "$(sort "$D/named")" = "$(sort "$D/keys")" ]
+	# with --all, shard I of 3 lists server I-1 alone: a key is dumped by the shard of the
+	# first of its copies in list order
 	: >"$D/all"
 	for sh in 1 2 3; do
 		run -0 --separate-stderr mcrcopy -s "$SERVERS" --all --shard="$sh/3" --to=-
 		for k in $(grep -o '^set [^ ]*' <<<"$output" | cut -d' ' -f2); do
-			[ "$(fnv_mod "$k" 3)" = $((sh - 1)) ] || fail "$k in shard $sh/3"
+			p=$(where "$SERVERS" "$k" 0) r=$(where "$SERVERS" "$k" 1)
+			[ $((p < r ? p : r)) = $((sh - 1)) ] || fail "$k (copies on $p and $r) in shard $sh/3"
 			echo "$k"
 		done >>"$D/all"
+		for p in 0 1 2; do
+			[ "$(mstat "$p" lru_crawler_starts)" = $((p < sh ? 1 : 0)) ] ||
+				fail "after shard $sh/3, server $p listed $(mstat "$p" lru_crawler_starts) times"
+		done
 	done
 	[ "$(sort "$D/all" | uniq -d)" = "" ] || fail "in two shards: $(sort "$D/all" | uniq -d)"
-	[ "$(sort "$D/all")" = "$(seq -f 'sh%g' 0 59 | sort)" ]
+	[ "$(sort "$D/all")" = "$(sort "$D/keys")" ]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -440,23 +440,58 @@ odd_keys() {
 	assert_line --regexp "^checked 30 keys .*missing 30, "
 }
 
-@test "--shard=I/3 with --all: checked counts sum to the total, problem keys reported once" {
-	start_servers 3
-	lmrepl -s "$SERVERS" setmany al 3000
-	local i k shard total=0
-	for ((i = 0; i < 20; i++)); do
-		k=al$((i * 97))
-		del "$(copy "$k" $((i % 2)))" "$k"
-		echo "$k"
-	done >"$D/drifted"
-	: >"$D/reported"
-	for shard in 1 2 3; do
-		run -1 --separate-stderr mcrverify -s "$SERVERS" --all --format=json --shard="$shard/3"
-		total=$((total + $(tail -n 1 <<<"$output" | jq .checked)))
-		jq -r 'select(.class) | .key' <<<"$output" >>"$D/reported"
+@test "--shard=I/4 with --all: shards side by side list each server once and find what one run finds" {
+	# no LRU maintainer, so no crawl of its own: lru_crawler_starts counts the listings
+	start_servers 6 -o no_lru_maintainer
+	lmrepl -s "$SERVERS" -r 2 setmany al 3000
+	local i k shard
+	for i in 1 2 3 4 5 6 7 8; do
+		k=al$((i * 13))
+		del "$(copy "$k" 0 2)" "$k"
+		k=al$((i * 17 + 700))
+		del "$(copy "$k" 1 2)" "$k"
+		k=al$((i * 19 + 1400))
+		put "$(copy "$k" 2 2)" "$k" other
+		k=al$((i * 23 + 2100))
+		put "$(copy "$k" 3 3)" "$k" "$k"
 	done
-	[ "$total" -eq 3000 ]
-	[ "$(sort "$D/reported")" = "$(sort "$D/drifted")" ]
+	put "$(copy lonely 3 3)" lonely v # a key on no server of its copy set: misplaced
+	run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 --all --format=json -vv
+	jq -c 'select(.key)' <<<"$output" | sort >"$D/one"
+	tail -n 1 <<<"$output" | jq -c '[.checked, .ok, .missing, .differ, .misplaced, .strays]' >"$D/one.sum"
+	for i in 0 1 2 3 4 5; do [ "$(mstat "$i" lru_crawler_starts)" = 1 ] || fail "server $i: not listed once"; done
+	# four shards at once, as xargs -P runs them
+	printf '%s\n' 1 2 3 4 | bounded xargs -P 4 -I{} sh -c \
+		'mcrverify -s "$1" -r 2 --all --shard={}/4 --format=json -vv >"$2/shard{}" 2>"$2/shard{}.err"; echo $? >"$2/shard{}.rc"' \
+		sh "$SERVERS" "$D"
+	for shard in 1 2 3 4; do
+		[ "$(cat "$D/shard$shard.rc")" = 1 ] || fail "shard $shard: exit $(cat "$D/shard$shard.rc"): $(cat "$D/shard$shard.err")"
+		grep -q "shard $shard/4 lists [12] of the 6 servers" "$D/shard$shard.err" || fail "$(cat "$D/shard$shard.err")"
+	done
+	# each server listed once more, by one shard
+	for i in 0 1 2 3 4 5; do [ "$(mstat "$i" lru_crawler_starts)" = 2 ] || fail "server $i: listed $(mstat "$i" lru_crawler_starts) times"; done
+	# the same records, key for key, and summaries that add up to the unsharded one
+	cat "$D"/shard[1-4] | jq -c 'select(.key)' | sort | diff "$D/one" - || fail "the shards differ from one run"
+	cat "$D"/shard[1-4] | jq -s -c '[.[] | select(.summary)] | [(map(.checked) | add), (map(.ok) | add),
+		(map(.missing) | add), (map(.differ) | add), (map(.misplaced) | add), (map(.strays) | add)]' |
+		diff "$D/one.sum" - || fail "summaries do not add up"
+	[ "$(jq -r .class "$D/one" | sort | uniq -c | tr -s ' ' | tr '\n' ,)" = " 8 differ, 1 misplaced, 16 missing, 2976 ok, 8 stray," ] ||
+		fail "$(jq -r .class "$D/one" | sort | uniq -c)"
+}
+
+@test "--shard with --all: a shard lists no server when there are more shards than servers" {
+	start_servers 2
+	lmrepl -s "$SERVERS" setmany few 50
+	# shard I lists servers [2(I-1)/3, 2I/3): none for the first
+	run -0 --separate-stderr mcrverify -s "$SERVERS" --all --shard=1/3 -vv
+	[[ $stderr == *"shard 1/3 lists 0 of the 2 servers"* ]] || fail "$stderr"
+	assert_line --regexp "^checked 0 keys "
+	local total=0
+	for shard in 2 3; do
+		run -0 --separate-stderr mcrverify -s "$SERVERS" --all --shard=$shard/3 --format=json
+		total=$((total + $(tail -n 1 <<<"$output" | jq .checked)))
+	done
+	[ "$total" -eq 50 ]
 }
 
 # ---------------------------------------------------------------------------------------------
