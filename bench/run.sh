@@ -20,7 +20,8 @@
 #   memccat per key        one process per key, over a sample of BENCH_SAMPLE keys (default 2000)
 #   mcrcopy --all --to=DEST            every key to the destination (-r 1 there too), flushed first
 #   mcrcopy --rebuild=SERVER           one source server emptied (flush_all), then refilled;
-#                                      keys/s over the keys it wrote (its summary's `N copied`)
+#                                      keys/s over the keys it wrote (its summary's `N copied`);
+#                                      --confirm-delay=0: its 1 s wait is not work
 #   mcrcopy --all --to=- >FILE         a dump of every key
 #   mcrcopy --from=- --to=DEST <FILE   its restore into the flushed destination
 #   rawset (bench/rawset.c) pipelined libmemcached sets of every copy to the flushed destination,
@@ -29,6 +30,12 @@
 #   rawsock set            the write ceiling: binary sets of every copy on sockets alone, each
 #                          acknowledged
 #   memccp per key         one process per key writing one copy, over the same sample
+#   mcrverify --all, a server flushed   the check that finds a server's worth of drift (exit 1)
+#   mcrverify --all --repair            the same drift repaired; both with --recheck-delay=0
+#                                       (and --confirm-delay=0): the delays are waits, not work
+# BENCH_VALUE_MAX (default 1000, 17..1000) bounds the values (16 to that many bytes): a large
+# BENCH_KEYS fits the machine with small values. Each server gets -m BENCH_SERVER_MB, by default
+# what its share of the copies needs with a margin, at least 1024.
 # Each mcrverify and mcrcopy mode first runs once unmeasured, with its summary: mcrverify must
 # exit 0 having found every key ok, mcrcopy must have copied every key (--rebuild: some) with
 # none failed. After the measured runs the destination (copy, restore) or the source (rebuild)
@@ -48,7 +55,10 @@ SAMPLE=${BENCH_SAMPLE:-2000}
 LIMIT=${BENCH_TIMEOUT:-} # seconds any one run may take; default max(60, keys / 5000)
 NSERVERS=${BENCH_SERVERS:-3}  # per cluster (source, destination)
 REPLICAS=${BENCH_REPLICAS:-1}
+VMAX=${BENCH_VALUE_MAX:-1000}
+SERVER_MB=${BENCH_SERVER_MB:-}
 TARGET_ALL=0.85  # mcrverify --all, to mcrverify -k
+TARGET_REPAIR=0.5 # mcrverify --all --repair, to the check of the same drift
 TARGET_COPY=0.8  # mcrcopy copy and rebuild to the sockets' write ceiling, the dump to their read ceiling
 TARGET_RSS=64
 
@@ -62,13 +72,19 @@ fail() {
 	exit 1
 }
 
-for v in KEYS:$KEYS RUNS:$RUNS SAMPLE:$SAMPLE TIMEOUT:${LIMIT:-1} SERVERS:$NSERVERS REPLICAS:$((REPLICAS + 1)); do
+for v in KEYS:$KEYS RUNS:$RUNS SAMPLE:$SAMPLE TIMEOUT:${LIMIT:-1} SERVERS:$NSERVERS REPLICAS:$((REPLICAS + 1)) \
+	VALUE_MAX:$VMAX SERVER_MB:${SERVER_MB:-1}; do
 	case ${v#*:} in
 	'' | *[!0-9]* | 0*) die "BENCH_${v%%:*}: \"${v#*:}\" is not a positive whole number" ;;
 	esac
 done
 [ "$NSERVERS" -le 128 ] || die "BENCH_SERVERS: at most 128 (each cluster; twice as many servers run)"
 [ "$REPLICAS" -lt "$NSERVERS" ] || die "BENCH_REPLICAS: fewer than BENCH_SERVERS ($NSERVERS)"
+if [ "$VMAX" -lt 17 ] || [ "$VMAX" -gt 1000 ]; then die "BENCH_VALUE_MAX: from 17 to 1000"; fi
+# a server's share of the copies: the mean value, the key, memcached's item header and slab
+# rounding (about 100 bytes), and half as much again for the slab classes' slack
+[ -n "$SERVER_MB" ] || SERVER_MB=$(awk -v k="$KEYS" -v c=$((REPLICAS + 1)) -v n="$NSERVERS" -v v="$VMAX" \
+	'BEGIN { m = int(k * c / n * ((16 + v) / 2 + 100) * 1.5 / 1048576) + 1; print (m > 1024 ? m : 1024) }')
 [ -n "$LIMIT" ] || LIMIT=$((KEYS / 5000 > 60 ? KEYS / 5000 : 60))
 [ "$SAMPLE" -le "$KEYS" ] || SAMPLE=$KEYS
 
@@ -123,7 +139,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcr-bench.XXXXXX") || die "cannot create a temp
 # start_server I: memcached picks a free port itself and writes it to a file; bounded wait.
 start_server() {
 	pf="$tmp/port.$1" log="$tmp/memcached.$1.log" n=0
-	MEMCACHED_PORT_FILENAME=$pf memcached -U 0 -l 127.0.0.1 -p -1 -u root -m 1024 \
+	MEMCACHED_PORT_FILENAME=$pf memcached -U 0 -l 127.0.0.1 -p -1 -u root -m "$SERVER_MB" \
 		</dev/null >"$log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
@@ -149,7 +165,8 @@ now_ns() {
 }
 
 # run_once TAG KEYS CMD ARGS...: one bounded run (stdin from $tmp/stdin, output in $tmp/out
-# and $tmp/err); sets SECS, RATE (KEYS / wall time) and RSS (peak, KiB), or WHY and returns 1.
+# and $tmp/err) that must exit $OK_STATUS (default 0); sets SECS, RATE (KEYS / wall time) and
+# RSS (peak, KiB), or WHY and returns 1.
 run_once() {
 	tag=$1 nk=$2
 	shift 2
@@ -158,7 +175,7 @@ run_once() {
 	rc=$?
 	t1=$(now_ns)
 	SECS=$(calc '%.3f' "($t1 - $t0) / 1e9")
-	if [ "$rc" -ne 0 ]; then
+	if [ "$rc" -ne "${OK_STATUS:-0}" ]; then
 		if [ "$rc" -eq 124 ]; then
 			WHY="killed after $LIMIT s"
 		else
@@ -305,7 +322,7 @@ done
 SERVERS=
 i=0
 while [ $i -lt $((NSERVERS * 2)) ]; do
-	[ $i -eq $NSERVERS ] && SOURCE=$SERVERS SERVERS=
+	[ "$i" -eq "$NSERVERS" ] && SOURCE=$SERVERS SERVERS=
 	start_server $i
 	i=$((i + 1))
 done
@@ -315,17 +332,17 @@ REBUILT=${REBUILT%%,*} # the source server mcrcopy --rebuild refills: the second
 echo "$prog: source servers $SERVERS, destination servers $DEST"
 [ -r /proc/loadavg ] && printf '%s: load average at the start: %s\n' "$prog" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
-# The data set: keys bench:0000001..., values of 16 to 1000 bytes, sizes and contents from a
+# The data set: keys bench:0000001..., values of 16 to BENCH_VALUE_MAX bytes, sizes and contents from a
 # Park-Miller generator with a fixed seed (exact in any awk's doubles), so every run loads
 # the same bytes.
-awk -v n="$KEYS" -v keys="$tmp/keys" 'BEGIN {
+awk -v n="$KEYS" -v keys="$tmp/keys" -v vmax="$VMAX" 'BEGIN {
 	x = 20240601
 	base = ""
 	for (i = 0; i < 2000; i++)
 		base = base sprintf("%c", 33 + (i * 7 + int(i / 94)) % 94)
 	for (i = 1; i <= n; i++) {
 		x = (x * 16807) % 2147483647
-		len = 16 + x % 985
+		len = 16 + x % (vmax - 15)
 		x = (x * 16807) % 2147483647
 		k = sprintf("bench:%07d", i)
 		printf "set %s 0 0 %d\r\n%s\r\n", k, len, substr(base, 1 + x % 1000, len)
@@ -494,12 +511,26 @@ BEFORE=flush_rebuilt
 copy_check "mcrcopy --rebuild" "^[1-9][0-9]* copied, 0 already present, 0 expired, 0 failed in " \
 	-s "$SERVERS" -r "$REPLICAS" --rebuild="$REBUILT" &&
 	measure "mcrcopy --rebuild" "$COPIED" "$bindir/mcrcopy" -s "$SERVERS" -r "$REPLICAS" \
-		--rebuild="$REBUILT" --no-progress -q &&
+		--rebuild="$REBUILT" --confirm-delay=0 --no-progress -q &&
 	consistent "mcrcopy --rebuild" "$SERVERS"
 BEFORE=
 REBUILT_KEYS=${COPIED:-?}
 row B
 [ -n "$FAILED" ] && LISTFAILED=1
+
+# A server's worth of drift: the same server emptied before each run, then checked (exit 1:
+# its copies missing), then repaired; the cluster must be whole again after the repairs.
+BEFORE=flush_rebuilt
+OK_STATUS=1 measure "mcrverify, drift" "$KEYS" "$bindir/mcrverify" -s "$SERVERS" -r "$REPLICAS" --all \
+	--recheck-delay=0 --no-progress -q
+row F
+[ -n "$FAILED" ] && LISTFAILED=1
+measure "mcrverify --repair" "$KEYS" "$bindir/mcrverify" -s "$SERVERS" -r "$REPLICAS" --all --repair \
+	--recheck-delay=0 --confirm-delay=0 --no-progress -q &&
+	consistent "mcrverify --repair" "$SERVERS"
+row X
+[ -n "$FAILED" ] && LISTFAILED=1
+BEFORE=
 
 if [ -n "$LISTFAILED" ] && [ "$(memcached -V | awk '{ split($2, v, "."); print (v[1] * 1000 + v[2]) * 1000 + v[3] }')" -lt 1006019 ]
 then
@@ -544,8 +575,8 @@ verdict() { # RATE RAW RSS TARGET: the ratio unrounded
 # other work on the machine skews every number: say how busy it was
 [ -r /proc/loadavg ] && printf '%s: load average at the end: %s\n' "$prog" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
-printf '\nData set: %s keys x %s copies on %s servers, values 16-1000 B (%.1f MiB of values), %s CPUs.\n' \
-	"$KEYS" $((REPLICAS + 1)) "$NSERVERS" "$(calc '%.1f' "$BYTES / 1048576")" "$(nproc 2>/dev/null || echo '?')"
+printf '\nData set: %s keys x %s copies on %s servers, values 16-%s B (%.1f MiB of values), %s CPUs.\n' \
+	"$KEYS" $((REPLICAS + 1)) "$NSERVERS" "$VMAX" "$(calc '%.1f' "$BYTES / 1048576")" "$(nproc 2>/dev/null || echo '?')"
 printf 'mcrcopy writes to a second cluster of %s servers with --to-replicas=%s, emptied (flush_all) before each run.\n' \
 	"$NSERVERS" "$REPLICAS"
 printf 'keys/s = keys / wall time of the whole process (start-up, key file or key listing included);\n'
@@ -561,8 +592,10 @@ row_out 'mcrverify --all (every key every server lists)' "$A_RATE" "$A_RSS" "$S_
 row_out 'ceiling: rawsock get (binary gets of every copy, sockets alone)' "$S_RATE" "$S_RSS" "$S_RATE" "$R_RATE"
 row_out 'rawget (libmemcached mget of every copy)' "$R_RATE" "$R_RSS" "$S_RATE" "$R_RATE"
 row_out "memccat, one process per key (sample: first $SAMPLE keys, one copy each)" "$M_RATE" "$M_RSS" "$S_RATE" "$R_RATE"
+row_out "mcrverify --all --recheck-delay=0, the rebuilt server emptied again (the check that finds the drift; exit 1)" "$F_RATE" "$F_RSS" "$S_RATE" "$R_RATE"
+row_out "mcrverify --all --repair, the same drift (keys/s over all $KEYS keys)" "$X_RATE" "$X_RSS" "$S_RATE" "$R_RATE"
 row_out "mcrcopy --all --to=DEST (every key, $((REPLICAS + 1)) copies each written)" "$C_RATE" "$C_RSS" "$T_RATE" "$W_RATE"
-row_out "mcrcopy --rebuild=SERVER (keys/s over the $REBUILT_KEYS keys written there, of $KEYS listed)" "$B_RATE" "$B_RSS" "$T_RATE" "$W_RATE"
+row_out "mcrcopy --rebuild=SERVER --confirm-delay=0 (keys/s over the $REBUILT_KEYS keys written there, of $KEYS listed)" "$B_RATE" "$B_RSS" "$T_RATE" "$W_RATE"
 row_out "mcrcopy --all --to=- >FILE (dump, $DUMPSIZE MiB; ratios to the read ceilings)" "$D_RATE" "$D_RSS" "$S_RATE" "$R_RATE"
 row_out "mcrcopy --from=- --to=DEST <FILE (restore, $((REPLICAS + 1)) copies each written)" "$L_RATE" "$L_RSS" "$T_RATE" "$W_RATE"
 row_out 'ceiling: rawsock set (binary sets of every copy, each acknowledged, sockets alone)' "$T_RATE" "$T_RSS" "$T_RATE" "$W_RATE"
@@ -573,6 +606,8 @@ printf '\nmcrverify --all:    %s (to mcrverify -k)\n' "$(verdict "$A_RATE" "$K_R
 printf 'mcrcopy --all --to: %s\n' "$(verdict "$C_RATE" "$T_RATE" "$C_RSS" "$TARGET_COPY")"
 printf 'mcrcopy --rebuild:  %s\n' "$(verdict "$B_RATE" "$T_RATE" "$B_RSS" "$TARGET_COPY")"
 printf 'mcrcopy dump:       %s\n' "$(verdict "$D_RATE" "$S_RATE" "$D_RSS" "$TARGET_COPY")"
+printf 'mcrverify --repair: %s (to the check of the same drift); %s to a clean --all\n' \
+	"$(verdict "$X_RATE" "$F_RATE" "$X_RSS" "$TARGET_REPAIR")" "$(ratio "$X_RATE" "$A_RATE")"
 printf 'mcrverify -k:       peak RSS %s MiB; mcrcopy restore: %s\n' "$K_RSS" "$(verdict "$L_RATE" "$T_RATE" "$L_RSS" 0)"
 [ "$STATUS" -eq 0 ] || printf '\n%s: FAILED: a measured command did not run cleanly (see above)\n' "$prog" >&2
 exit "$STATUS"

@@ -221,30 +221,90 @@ fps_count(struct mcr_lister *ld, size_t *n)
 	return 0;
 }
 
-/* Server s's n fingerprints, sorted, into its lister's set: membership then answers "did s
- * list this key" without asking s. */
-static void
-load_set(struct mcr_lister *ld, size_t n)
+/* Is a listed key, by its fingerprint, handled in this pass over the listings? */
+static bool
+in_pass(const struct mcr_keysrc *ks, uint64_t fp)
 {
-	ld->set = mcr_xmalloc((n ? n : 1) * sizeof(*ld->set));
-	rewind(ld->fps);
-	ld->nset = fread(ld->set, sizeof(*ld->set), n, ld->fps);
-	sort64(ld->set, ld->nset);
+	return ks->passes <= 1 || fp % ks->passes == ks->pass;
 }
 
-/* When every listing's fingerprints fit MCR_KNOWN_MAX bytes (all but the last server's: no
- * key is listed after it), each is loaded once, sorted: the first-listing rule is then decided
- * by what each server listed, without asking it. Above that, the servers are asked (a probe
- * per key and earlier server), and memory stays what it was. */
+/* Reads server s's fingerprints back, calling keep on those of this pass: counted first, then
+ * stored, so the set takes what it needs and no more. Returns how many, or -1. */
+static long
+read_fps(struct mcr_lister *ld, const struct mcr_keysrc *ks, uint64_t *set, size_t cap)
+{
+	uint64_t buf[4096];
+	size_t got, n = 0;
+
+	rewind(ld->fps);
+	while ((got = fread(buf, sizeof(*buf), sizeof(buf) / sizeof(*buf), ld->fps)) > 0)
+		for (size_t i = 0; i < got; i++)
+			if (in_pass(ks, buf[i])) {
+				if (set && n < cap)
+					set[n] = buf[i];
+				n++;
+			}
+	return ferror(ld->fps) || (set && n != cap) ? -1 : (long)n;
+}
+
+/* Server s's fingerprints of this pass, sorted, into its lister's set: membership then
+ * answers "did s list this key" without asking s. Returns -1 when they cannot be read back. */
+static int
+load_set(struct mcr_lister *ld, const struct mcr_keysrc *ks)
+{
+	long n;
+
+	free(ld->set);
+	ld->set = NULL;
+	ld->nset = 0;
+	if (fflush(ld->fps) == EOF || (n = read_fps(ld, ks, NULL, 0)) < 0)
+		return -1;
+	ld->set = mcr_xmalloc((n ? (size_t)n : 1) * sizeof(*ld->set));
+	if (read_fps(ld, ks, ld->set, (size_t)n) < 0)
+		return -1;
+	ld->nset = (size_t)n;
+	sort64(ld->set, ld->nset);
+	return 0;
+}
+
+/* The sets of the servers whose listings decide the rule (known), and of those seen
+ * restarted, for this pass. */
+static void
+load_pass(struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	for (size_t s = 0; s < c->nservers; s++) {
+		struct mcr_lister *ld = &ks->listed[s];
+		if (!ld->known && !ld->restarted)
+			continue;
+		if (load_set(ld, ks) < 0) {
+			mcr_warn("%s: cannot read the key list's fingerprints back: %s", c->servers[s].label,
+			         strerror(errno));
+			ks->trouble = true;
+			free(ld->set);
+			ld->set = NULL;
+			ld->nset = 0;
+			ld->known = false; /* asked instead */
+		}
+	}
+}
+
+/* When the listings' fingerprints (all but the last server's: no key is listed after it) fit
+ * MCR_KNOWN_MAX bytes, each is loaded once, sorted: the first-listing rule is then decided by
+ * what each server listed, without asking it. When they fit MCR_PASSES_MAX times that, the
+ * listings are read in as many passes, each handling the keys whose fingerprint falls in its
+ * share and loading only that share of the fingerprints: memory stays bounded, and a few
+ * reads of the temporary files cost less than a probe per key. Above that, the servers are
+ * asked (a probe per key and earlier server). */
 static void
 load_sets(struct mcr_cluster *c, struct mcr_keysrc *ks)
 {
 	size_t total = 0, last = SIZE_MAX, *n = mcr_xcalloc(c->nservers, sizeof(*n));
-	const char *env = getenv("MCR_KNOWN_MAX"); /* the tests' way to the servers being asked */
-	uint64_t max = MCR_KNOWN_MAX;
+	const char *env = getenv("MCR_KNOWN_MAX"); /* the tests' way to passes, or to the servers asked */
+	uint64_t max = MCR_KNOWN_MAX, per;
 
 	if (env && mcr_parse_uint(env, MCR_KNOWN_MAX, &max) < 0)
 		max = MCR_KNOWN_MAX;
+	per = max / sizeof(uint64_t);
 
 	for (size_t s = 0; s < c->nservers; s++) {
 		struct mcr_lister *ld = &ks->listed[s];
@@ -258,41 +318,66 @@ load_sets(struct mcr_cluster *c, struct mcr_keysrc *ks)
 	for (size_t s = 0; s < c->nservers; s++)
 		if (s != last)
 			total += n[s];
-	if (total > max / sizeof(uint64_t)) {
+	if (total > per * MCR_PASSES_MAX) {
 		mcr_trace("first-listing rule: the servers are asked (%zu keys listed)", total);
 		goto out;
 	}
-	for (size_t s = 0; s < c->nservers; s++) {
-		struct mcr_lister *ld = &ks->listed[s];
-		if (ld->done && s != last) {
-			load_set(ld, n[s]);
-			if (ld->nset != n[s]) {
-				mcr_warn("%s: cannot read the key list's fingerprints back: %s", c->servers[s].label,
-				         strerror(errno));
-				ks->trouble = true;
-				free(ld->set);
-				ld->set = NULL;
-				ld->nset = 0;
-				continue;
-			}
-			ld->known = true;
-		}
-	}
-	mcr_trace("first-listing rule decided by the listings' fingerprints (%zu keys, %zu KiB)", total,
-	          total * sizeof(uint64_t) / 1024);
+	ks->passes = total <= per ? 1 : (unsigned)((total + per - 1) / per);
+	ks->total *= ks->passes;
+	for (size_t s = 0; s < c->nservers; s++)
+		ks->listed[s].known = ks->listed[s].done && s != last;
+	load_pass(c, ks);
+	mcr_trace("first-listing rule decided by the listings' fingerprints (%zu keys, %zu KiB%s%u passes)", total,
+	          total * sizeof(uint64_t) / 1024, ks->passes > 1 ? ", in " : "; ", ks->passes);
 out:
 	free(n);
 }
 
+/* The end of a server's listing in this pass; its spool is kept for the next pass, unless
+ * it broke (what it still held is lost: the run is trouble). */
 static void
-listing_end(struct mcr_keysrc *ks)
+listing_end(struct mcr_keysrc *ks, bool broken)
 {
 	struct mcr_listing *l = &ks->listing[ks->server];
 
-	if (l->spool)
+	if (l->spool && (broken || ks->pass + 1 >= ks->passes)) {
 		fclose(l->spool);
-	l->spool = NULL;
+		l->spool = NULL;
+	}
 	ks->server++;
+}
+
+/* The next pass over the listings, if any: every spool read again from its start, with the
+ * fingerprints of that pass's share. */
+static bool
+next_pass(struct mcr_cluster *c, struct mcr_keysrc *ks)
+{
+	if (ks->pass + 1 >= ks->passes)
+		return false;
+	ks->pass++;
+	ks->server = 0;
+	for (size_t s = 0; s < c->nservers; s++)
+		if (ks->listing[s].spool)
+			rewind(ks->listing[s].spool);
+	load_pass(c, ks);
+	mcr_trace("pass %u of %u over the listings", ks->pass + 1, ks->passes);
+	return true;
+}
+
+/* The fingerprint of a spool line's key, as listing.c took it (0 for a key that does not
+ * decode: the line is then read, and refused, in the first pass). */
+static uint64_t
+line_fp(const char *line, size_t len)
+{
+	char k[MCR_KEY_MAX];
+	size_t kl, n;
+
+	if (len < 4 || memcmp(line, "key=", 4))
+		return 0;
+	n = strcspn(line + 4, " ");
+	if (n > len - 4)
+		n = len - 4;
+	return mcr_pct_decode(line + 4, n, k, sizeof(k), &kl) == 0 ? mcr_fnv1a(k, kl) : 0;
 }
 
 /* Every server listed at once, into temporary files: a listing takes as long as the slowest
@@ -348,7 +433,7 @@ listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 
 	if (!ks->listing)
 		list_all(c, ks);
-	while (ks->server < c->nservers) {
+	while (ks->server < c->nservers || next_pass(c, ks)) {
 		struct mcr_listing *l = &ks->listing[ks->server];
 		if (!l->spool) {
 			ks->server++;
@@ -360,19 +445,21 @@ listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 				         c->servers[ks->server].label, why);
 				ks->trouble = true;
 			}
-			listing_end(ks);
+			listing_end(ks, why != NULL);
 			continue;
 		}
+		ks->seen++;
+		if (ks->passes > 1 && !in_pass(ks, line_fp(line, len)))
+			continue; /* another pass's */
 		if (mcr_metadump_line(line, len, k) < 0) {
 			char *shown = mcr_key_shown(line, len);
 			mcr_warn("%s: cannot list keys: unexpected line \"%s\"", c->servers[ks->server].label,
 			         shown);
 			free(shown);
 			ks->trouble = true;
-			listing_end(ks);
+			listing_end(ks, true);
 			continue;
 		}
-		ks->seen++;
 		k->origin = ks->server;
 		k->expires = k->exp <= 0 ? k->exp : k->exp - l->clock_offset;
 		if (k->exp > 0 && k->expires < 1)
@@ -473,18 +560,12 @@ mcr_listed_where(const struct mcr_fan *f, size_t i, size_t origin)
 	return MCR_OUTSIDE;
 }
 
-/* A probe: a copy of key i on a server listed before the one that listed it (and listed
- * whole: a server that could not be listed handled no key). */
-static bool
-probe(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r, size_t origin)
-{
-	size_t s = r < f->k ? mcr_cell(f, i, r)->server : SIZE_MAX;
-
-	return s < origin && !(ks && ks->listed && (ks->listed[s].failed || ks->listed[s].known));
-}
-
-static bool
-in_set(const struct mcr_cluster *c, const struct mcr_lister *ld, const char *key, size_t klen)
+/* What server s's fingerprints of this pass say of a key: 1 listed, 0 not, -1 they cannot
+ * tell (the key is another pass's: a batch that began in the last pass, or a key read again
+ * after every pass). */
+static int
+in_set(const struct mcr_cluster *c, const struct mcr_keysrc *ks, const struct mcr_lister *ld, const char *key,
+       size_t klen)
 {
 	char full[2 * MCR_KEY_MAX];
 	uint64_t fp;
@@ -492,7 +573,27 @@ in_set(const struct mcr_cluster *c, const struct mcr_lister *ld, const char *key
 	memcpy(full, c->ns ? c->ns : "", c->nslen);
 	memcpy(full + c->nslen, key, klen);
 	fp = mcr_fnv1a(full, c->nslen + klen);
+	if (!in_pass(ks, fp))
+		return -1;
 	return has64(ld->set, ld->nset, fp);
+}
+
+/* Does server s's listing, known, decide for this key? */
+static bool
+decides(const struct mcr_cluster *c, const struct mcr_keysrc *ks, size_t s, const struct mcr_req *q)
+{
+	return ks->listed[s].known && (ks->passes <= 1 || in_set(c, ks, &ks->listed[s], q->key, q->klen) >= 0);
+}
+
+/* A probe: a copy of key i on a server listed before the one that listed it (and listed
+ * whole: a server that could not be listed handled no key) whose fingerprints do not decide. */
+static bool
+probe(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r, size_t origin)
+{
+	size_t s = r < f->k ? mcr_cell(f, i, r)->server : SIZE_MAX;
+
+	return s < origin &&
+	       !(ks && ks->listed && (ks->listed[s].failed || decides(f->c, ks, s, mcr_cell(f, i, r))));
 }
 
 /* Key i listed by origin: was it listed, by their fingerprints, by a server of its copy set
@@ -504,7 +605,7 @@ known_earlier(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, si
 	for (unsigned r = 0; r < f->k && ks && ks->listed; r++) {
 		const struct mcr_req *q = mcr_cell(f, i, r);
 		const struct mcr_lister *ld = &ks->listed[q->server];
-		if (!q->skip && q->server < origin && ld->known && in_set(f->c, ld, q->key, q->klen))
+		if (!q->skip && q->server < origin && ld->known && in_set(f->c, ks, ld, q->key, q->klen) == 1)
 			return true;
 	}
 	return false;
@@ -530,11 +631,12 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 		if (asked[s] && q[s].result == MCR_OK && mcr_stat(q[s].rval, q[s].rlen, "pid", &pid) &&
 		    mcr_stat(q[s].rval, q[s].rlen, "uptime", &up) && mcr_stat(q[s].rval, q[s].rlen, "time", &now) &&
 		    (pid != ld->pid || now - up > ld->started + 1)) {
-			size_t n = 0;
 			mcr_trace("%s: restarted since it was listed", c->servers[s].label);
-			if (fps_count(ld, &n) < 0)
-				n = 0; /* what it listed cannot be read back: it is taken as having listed nothing */
-			load_set(ld, n);
+			if (load_set(ld, ks) < 0) {
+				free(ld->set); /* what it listed cannot be read back: taken as having listed nothing */
+				ld->set = NULL;
+				ld->nset = 0;
+			}
 			ld->restarted = true;
 		}
 		asked[s] = asked[s] && q[s].result != MCR_OK; /* unsure: it could not say */
@@ -543,9 +645,10 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 	free(q);
 }
 
-/* Did server s list key i? For a server restarted since its listing, by its fingerprints;
- * otherwise by what it answered to the probe. */
-static bool
+/* Did server s list key i? For a server restarted since its listing, by its fingerprints
+ * (-1: they cannot tell, the key being another pass's); otherwise by what it answered to the
+ * probe. */
+static int
 listed_by(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsigned r)
 {
 	const struct mcr_req *q = mcr_cell(f, i, r);
@@ -553,7 +656,7 @@ listed_by(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsign
 
 	if (!ld || !ld->restarted)
 		return q->result == MCR_OK;
-	return in_set(f->c, ld, q->key, q->klen);
+	return in_set(f->c, ks, ld, q->key, q->klen);
 }
 
 /* Reads every request of the fan not skipped, keys[i] being key i. For a key listed by a
@@ -611,9 +714,10 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 			const struct mcr_req *q = mcr_cell(f, i, r);
 			if (!probe(f, ks, i, r, keys[i].origin) || skip[i * f->width + r])
 				continue;
-			if (listed_by(f, ks, i, r))
+			int by = listed_by(f, ks, i, r);
+			if (by == 1)
 				v[i] = MCR_EARLIER;
-			else if ((q->result != MCR_NOTFOUND && q->result != MCR_OK) ||
+			else if (by < 0 || (q->result != MCR_NOTFOUND && q->result != MCR_OK) ||
 			         (q->result == MCR_NOTFOUND && asked[q->server]))
 				unknown = true;
 		}

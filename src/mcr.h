@@ -391,6 +391,7 @@ struct mcr_keysrc {
 	struct mcr_lister *listed; /* per server, what its listing was */
 	size_t nlisted;
 	uint64_t total, seen; /* lines of the key file or of the listings, and read so far; 0: unknown */
+	unsigned passes, pass; /* over the listings, each with its share of the fingerprints; 0: none kept */
 };
 
 /* What a server listed, kept for the run: a key it listed was handled at its listing, and
@@ -401,11 +402,12 @@ struct mcr_lister {
 	int64_t pid, started;
 	bool restarted; /* since its listing */
 	bool known;     /* its set is loaded from the start: membership, not a probe, decides */
-	uint64_t *set;  /* its fingerprints, sorted, loaded once it is seen restarted */
+	uint64_t *set;  /* its fingerprints of the pass, sorted: known from the start, or once restarted */
 	size_t nset;
 };
 
 #define MCR_KNOWN_MAX ((size_t)32 << 20) /* bytes of fingerprints kept in memory for the rule */
+#define MCR_PASSES_MAX 4 /* passes over the listings, each with its share of them (more: a probe costs less) */
 /* A batch ends at --batch keys, or once the values its keys may bring back reach --batch-bytes:
  * a listed key's by the size its server listed, another's by the largest value read so far
  * in the run (1 MiB, memcached's default item limit, until a first value is read). */

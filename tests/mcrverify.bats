@@ -385,7 +385,7 @@ odd_keys() {
 	[ "$(jq -r 'select(.class) | .key' <<<"$output" | wc -l)" -eq 10 ]
 }
 
-@test "--all: the first-listing rule decided by the listings' fingerprints gives the servers' own answers" {
+@test "--all: the first-listing rule decided by the listings' fingerprints, in one pass or several, gives the servers' own answers" {
 	# small listings are decided in memory (MCR_KNOWN_MAX bytes of fingerprints); above that
 	# the servers are asked, a probe per key: both ways check each key once, the same way
 	start_servers 4
@@ -411,6 +411,18 @@ odd_keys() {
 	jq -c 'select(.key)' <<<"$output" | sort | diff "$D/mem" - || fail "the two ways differ"
 	[ "$(jq -r .class "$D/mem" | sort | uniq -c | tr -s ' ' | tr '\n' ,)" = " 6 differ, 12 missing, 1982 ok, 6 stray," ] ||
 		fail "$(jq -r .class "$D/mem" | sort | uniq -c)"
+	# fingerprints over 16000 bytes (about 4500 listed before the last server): the listings
+	# are read in passes, each with its share of them; batches of 70 straddle the passes, whose
+	# keys of the pass before are asked of the servers
+	MCR_KNOWN_MAX=16000 run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 -a -vv --format=json --batch=70
+	[[ $stderr =~ "fingerprints ("[0-9]+" keys, "[0-9]+" KiB, in "[234]" passes)" ]] || fail "no passes: $stderr"
+	[[ $stderr == *"pass 2 of "* ]] || fail "$stderr"
+	[ "$(json_summary)" = "2000 1982 12 6 0 0 6 0 0 0" ] || fail "$output"
+	jq -c 'select(.key)' <<<"$output" | sort | diff "$D/mem" - || fail "the passes differ"
+	# mcrcopy's listing takes the same way: each key dumped once
+	MCR_KNOWN_MAX=16000 run -0 --separate-stderr mcrcopy -s "$SERVERS" -r 2 -a --to=- --batch=70
+	[ "$(grep -c '^set ' <<<"$output")" = 2000 ] || fail "$(grep -c '^set ' <<<"$output") keys dumped"
+	[ "$(grep '^set ' <<<"$output" | cut -d' ' -f2 | sort -u | wc -l)" = 2000 ] || fail "keys dumped twice"
 }
 
 @test "--shard=I/3 with -k: every key in exactly one shard, by FNV-1a 64 mod N" {
