@@ -120,7 +120,8 @@ struct item {
 
 /* The values: the benchmark's generator (bench/run.sh, which writes the load file), so the
  * i-th key of the key file gets the bytes mcrset loaded for it: a Park-Miller sequence from a
- * fixed seed gives each value's length (16 to 1000) and its offset into a fixed pattern. */
+ * fixed seed gives each value's length (16 to BENCH_VALUE_MAX, default 1000, as run.sh has it)
+ * and its offset into a fixed pattern. */
 #define SEED 20240601u
 
 static char pattern[2000];
@@ -131,7 +132,11 @@ items_of(const char *path, char *buf, size_t len, size_t *nitems, unsigned long 
 	size_t cap = 1024, n = 0;
 	struct item *v = xmalloc(cap * sizeof(*v));
 	uint64_t x = SEED;
+	const char *env = getenv("BENCH_VALUE_MAX");
+	unsigned long vmax = env ? strtoul(env, NULL, 10) : 1000;
 
+	if (vmax < 17 || vmax > 1000)
+		die("BENCH_VALUE_MAX", "from 17 to 1000");
 	for (int i = 0; i < 2000; i++)
 		pattern[i] = (char)(33 + (i * 7 + i / 94) % 94);
 	*bytes = 0;
@@ -149,7 +154,7 @@ items_of(const char *path, char *buf, size_t len, size_t *nitems, unsigned long 
 					die("realloc", strerror(errno));
 			}
 			x = x * 16807 % 2147483647;
-			size_t vlen = 16 + x % 985;
+			size_t vlen = 16 + x % (vmax - 15);
 			x = x * 16807 % 2147483647;
 			v[n++] = (struct item){
 			    .key = buf + off, .klen = klen, .val = pattern + x % 1000, .vlen = vlen};

@@ -56,6 +56,7 @@ LIMIT=${BENCH_TIMEOUT:-} # seconds any one run may take; default max(60, keys / 
 NSERVERS=${BENCH_SERVERS:-3}  # per cluster (source, destination)
 REPLICAS=${BENCH_REPLICAS:-1}
 VMAX=${BENCH_VALUE_MAX:-1000}
+export BENCH_VALUE_MAX="$VMAX" # bench/raw.h writes the same values
 SERVER_MB=${BENCH_SERVER_MB:-}
 TARGET_ALL=0.85  # mcrverify --all, to mcrverify -k
 TARGET_REPAIR=0.5 # mcrverify --all --repair, to the check of the same drift
