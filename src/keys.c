@@ -228,8 +228,8 @@ in_pass(const struct mcr_keysrc *ks, uint64_t fp)
 	return ks->passes <= 1 || fp % ks->passes == ks->pass;
 }
 
-/* Reads server s's fingerprints back, calling keep on those of this pass: counted first, then
- * stored, so the set takes what it needs and no more. Returns how many, or -1. */
+/* Server s's fingerprints of this pass, read back: counted (set NULL), or stored into set,
+ * which the count sized: the set takes what it needs and no more. Returns how many, or -1. */
 static long
 read_fps(struct mcr_lister *ld, const struct mcr_keysrc *ks, uint64_t *set, size_t cap)
 {
@@ -364,22 +364,6 @@ next_pass(struct mcr_cluster *c, struct mcr_keysrc *ks)
 	return true;
 }
 
-/* The fingerprint of a spool line's key, as listing.c took it (0 for a key that does not
- * decode: the line is then read, and refused, in the first pass). */
-static uint64_t
-line_fp(const char *line, size_t len)
-{
-	char k[MCR_KEY_MAX];
-	size_t kl, n;
-
-	if (len < 4 || memcmp(line, "key=", 4))
-		return 0;
-	n = strcspn(line + 4, " ");
-	if (n > len - 4)
-		n = len - 4;
-	return mcr_pct_decode(line + 4, n, k, sizeof(k), &kl) == 0 ? mcr_fnv1a(k, kl) : 0;
-}
-
 /* Every server listed at once, into temporary files: a listing takes as long as the slowest
  * server's, not the sum of them. A listing that failed on a stall or a restart is tried once
  * more, a timeout later. */
@@ -449,7 +433,7 @@ listed_next(struct mcr_cluster *c, struct mcr_keysrc *ks, struct mcr_key *k)
 			continue;
 		}
 		ks->seen++;
-		if (ks->passes > 1 && !in_pass(ks, line_fp(line, len)))
+		if (ks->passes > 1 && !in_pass(ks, mcr_metadump_fp(line, len)))
 			continue; /* another pass's */
 		if (mcr_metadump_line(line, len, k) < 0) {
 			char *shown = mcr_key_shown(line, len);

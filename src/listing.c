@@ -111,11 +111,7 @@ list_consume(struct mcr_conn *cn, char **why)
 		const char *line = mcr_line(p, cn->rlen - off - keys, LINE_MAX_LIST, &l, &used);
 		bool key = line && l >= 4 && !memcmp(line, "key=", 4) && st->stats_done && cn->pnext < cn->npend;
 		if (key) {
-			char k[MCR_KEY_MAX];
-			size_t kl, n = strcspn(line + 4, " ");
-			fps[nfp++] = mcr_pct_decode(line + 4, n < l - 4 ? n : l - 4, k, sizeof(k), &kl) == 0
-			                 ? mcr_fnv1a(k, kl)
-			                 : 0;
+			fps[nfp++] = mcr_metadump_fp(line, l);
 			keys += used;
 			if (nfp < sizeof(fps) / sizeof(fps[0]))
 				continue;

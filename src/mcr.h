@@ -318,6 +318,7 @@ const char *mcr_line(const char *p, size_t len, size_t max, size_t *linelen, siz
 int mcr_stat_line(const char *line, size_t len, const char *name, int64_t *v);
 int mcr_stat(const char *stats, size_t len, const char *name, int64_t *v);
 int mcr_metadump_line(const char *line, size_t len, struct mcr_key *k);
+uint64_t mcr_metadump_fp(const char *line, size_t len); /* its key's fingerprint; 0: no key */
 
 /* engine.c: requests over the network, every one acknowledged. Requests to a server are
  * pipelined, all servers at once; a request with `skip` set is not sent. */

@@ -197,6 +197,23 @@ mcr_metadump_line(const char *line, size_t len, struct mcr_key *k)
 	return 0;
 }
 
+/* The fingerprint of a metadump line's key, as listing.c keeps it beside the line (FNV-1a
+ * of the key with its namespace); 0 when the line has no key that decodes. */
+uint64_t
+mcr_metadump_fp(const char *line, size_t len)
+{
+	char k[MCR_KEY_MAX];
+	const char *sp;
+	size_t kl;
+
+	if (len < 4 || memcmp(line, "key=", 4))
+		return 0;
+	sp = memchr(line + 4, ' ', len - 4);
+	if (!sp)
+		sp = line + len;
+	return mcr_pct_decode(line + 4, (size_t)(sp - line - 4), k, sizeof(k), &kl) == 0 ? mcr_fnv1a(k, kl) : 0;
+}
+
 /* Statistic NAME in "STAT name value" lines (the answer to MCR_STATS): 1 and *v, or 0. */
 int
 mcr_stat(const char *stats, size_t len, const char *name, int64_t *v)
