@@ -239,7 +239,7 @@ read_fps(struct mcr_lister *ld, const struct mcr_keysrc *ks, uint64_t *set, size
 	rewind(ld->fps);
 	while ((got = fread(buf, sizeof(*buf), sizeof(buf) / sizeof(*buf), ld->fps)) > 0)
 		for (size_t i = 0; i < got; i++)
-			if (in_pass(ks, buf[i])) {
+			if (ld->whole || in_pass(ks, buf[i])) {
 				if (set && n < cap)
 					set[n] = buf[i];
 				n++;
@@ -247,8 +247,9 @@ read_fps(struct mcr_lister *ld, const struct mcr_keysrc *ks, uint64_t *set, size
 	return ferror(ld->fps) || (set && n != cap) ? -1 : (long)n;
 }
 
-/* Server s's fingerprints of this pass, sorted, into its lister's set: membership then
- * answers "did s list this key" without asking s. Returns -1 when they cannot be read back. */
+/* Server s's fingerprints of this pass (every pass's, once it is whole), sorted, into its
+ * lister's set: membership then answers "did s list this key" without asking s. Returns -1
+ * when they cannot be read back. */
 static int
 load_set(struct mcr_lister *ld, const struct mcr_keysrc *ks)
 {
@@ -274,8 +275,8 @@ load_pass(struct mcr_cluster *c, struct mcr_keysrc *ks)
 {
 	for (size_t s = 0; s < c->nservers; s++) {
 		struct mcr_lister *ld = &ks->listed[s];
-		if (!ld->known && !ld->restarted)
-			continue;
+		if (!ld->known || ld->whole)
+			continue; /* a restarted server's set is whole already */
 		if (load_set(ld, ks) < 0) {
 			mcr_warn("%s: cannot read the key list's fingerprints back: %s", c->servers[s].label,
 			         strerror(errno));
@@ -557,7 +558,7 @@ in_set(const struct mcr_cluster *c, const struct mcr_keysrc *ks, const struct mc
 	memcpy(full, c->ns ? c->ns : "", c->nslen);
 	memcpy(full + c->nslen, key, klen);
 	fp = mcr_fnv1a(full, c->nslen + klen);
-	if (!in_pass(ks, fp))
+	if (!ld->whole && !in_pass(ks, fp))
 		return -1;
 	return has64(ld->set, ld->nset, fp);
 }
@@ -616,6 +617,9 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 		    mcr_stat(q[s].rval, q[s].rlen, "uptime", &up) && mcr_stat(q[s].rval, q[s].rlen, "time", &now) &&
 		    (pid != ld->pid || now - up > ld->started + 1)) {
 			mcr_trace("%s: restarted since it was listed", c->servers[s].label);
+			/* whole: it can no longer say, for a key of any pass, a batch straddling two, or
+			 * a key read again at the end */
+			ld->whole = true;
 			if (load_set(ld, ks) < 0) {
 				free(ld->set); /* what it listed cannot be read back: taken as having listed nothing */
 				ld->set = NULL;
@@ -655,6 +659,9 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 {
 	size_t n = f->n * f->width;
 	bool *skip = mcr_xmalloc(n * sizeof(*skip)), *probed = mcr_xcalloc(f->n, sizeof(*probed)), more = false;
+	/* pr[j]: cell j is a probe, decided once before anything is sent: a restart seen on the
+	 * way loads the server's whole set, which would change the answer of probe() */
+	bool *pr = mcr_xcalloc(n, sizeof(*pr));
 
 	for (size_t j = 0; j < n; j++)
 		skip[j] = f->req[j].skip;
@@ -668,11 +675,11 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 		if (v[i] != MCR_HERE)
 			continue;
 		for (unsigned r = 0; r < f->k; r++)
-			probed[i] |= !skip[i * f->width + r] && probe(f, ks, i, r, keys[i].origin);
+			probed[i] |= pr[i * f->width + r] = !skip[i * f->width + r] && probe(f, ks, i, r, keys[i].origin);
 		if (probed[i])
 			for (unsigned r = 0; r < f->width; r++) {
 				struct mcr_req *q = mcr_cell(f, i, r);
-				q->skip = skip[i * f->width + r] || !probe(f, ks, i, r, keys[i].origin);
+				q->skip = !pr[i * f->width + r];
 				if (!q->skip && q->op == MCR_GET)
 					q->op = MCR_HAS; /* the answer is all a probe needs, not the value */
 			}
@@ -686,8 +693,8 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 	for (size_t i = 0; i < f->n && ks && ks->listed; i++)
 		for (unsigned r = 0; r < f->k && probed[i]; r++) {
 			const struct mcr_req *q = mcr_cell(f, i, r);
-			if (probe(f, ks, i, r, keys[i].origin) && !skip[i * f->width + r] && q->result == MCR_NOTFOUND &&
-			    ks->listed[q->server].done && !ks->listed[q->server].restarted)
+			if (pr[i * f->width + r] && q->result == MCR_NOTFOUND && ks->listed[q->server].done &&
+			    !ks->listed[q->server].restarted)
 				ask = asked[q->server] = true;
 		}
 	if (ask)
@@ -696,7 +703,7 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 		bool unknown = false;
 		for (unsigned r = 0; r < f->width && probed[i]; r++) {
 			const struct mcr_req *q = mcr_cell(f, i, r);
-			if (!probe(f, ks, i, r, keys[i].origin) || skip[i * f->width + r])
+			if (!pr[i * f->width + r])
 				continue;
 			int by = listed_by(f, ks, i, r);
 			if (by == 1)
@@ -716,7 +723,7 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 		}
 		for (unsigned r = 0; r < f->width; r++) {
 			struct mcr_req *q = mcr_cell(f, i, r);
-			q->skip = skip[i * f->width + r] || probe(f, ks, i, r, keys[i].origin);
+			q->skip = skip[i * f->width + r] || pr[i * f->width + r];
 			more |= !q->skip;
 		}
 	}
@@ -727,6 +734,7 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 	free(asked);
 	free(skip);
 	free(probed);
+	free(pr);
 }
 
 /* One listing of a key (before any dedupe: every copy a server listed counts). */

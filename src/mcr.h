@@ -403,6 +403,7 @@ struct mcr_lister {
 	int64_t pid, started;
 	bool restarted; /* since its listing */
 	bool known;     /* its set is loaded from the start: membership, not a probe, decides */
+	bool whole;     /* its set holds every pass's fingerprints (loaded once it is seen restarted) */
 	uint64_t *set;  /* its fingerprints of the pass, sorted: known from the start, or once restarted */
 	size_t nset;
 };

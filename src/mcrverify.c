@@ -631,8 +631,8 @@ state(const struct batch *b, size_t i, unsigned r)
 	case MCR_OK:
 		if (r == b->k)
 			return S_STRAY;
-		if ((int)r == ch->ref)
-			return S_FOUND;
+		if ((int)r == ch->ref || ch->ref < 0)
+			return S_FOUND; /* the reference, or a key not compared (unresolved) */
 		if (!same_value(cell(b, i, (unsigned)ch->ref), q))
 			return S_DIFFERS;
 		return ch->ttl && b->ttld[i * (b->k + 1) + r] ? S_TTL : S_SAME;
