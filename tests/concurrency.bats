@@ -47,6 +47,7 @@ CHUNK=10      # keys the writer retires at a time (their last word)
 FILL=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz # 78 versions
 
 setup() {
+	WPAUSE= # seconds the writer rests after each version (repair_race majority)
 	[ -x "$MCR_BIN/lmrepl" ] || fail "no $MCR_BIN/lmrepl: run make $MCR_BIN/lmrepl (tests/lmrepl.c)"
 	D=$BATS_TEST_TMPDIR
 	BGPIDS=()
@@ -116,6 +117,7 @@ writer() {
 		*) write_version "$v" "$repl" "$c" || echo "version $v failed" >>"$D/writer.err" ;;
 		esac
 		echo "$v" >"$D/version"
+		[ -z "$WPAUSE" ] || sleep "$WPAUSE"
 		if ((v % 2 == 0 && c > CHUNK)); then
 			# every other retirement is a delete: the keys' last word is that they are gone
 			if ((v % 4 == 0)); then
@@ -304,8 +306,13 @@ repair_race() {
 	WORK=repaired
 	start_servers "$nservers"
 	t0=$(now_ms)
-	# majority's readings are 300 ms apart (below): a third of the rounds keeps the test short
-	[ "$policy" != majority ] || rounds=$((ROUNDS > 9 ? ROUNDS / 3 : ROUNDS))
+	# majority's readings are 300 ms apart (below), and the writer rests twice that after each
+	# version, so that the drift it leaves stays still for a pair of readings and gets
+	# repaired; a third of the rounds keeps the test short
+	if [ "$policy" = majority ]; then
+		rounds=$((ROUNDS > 9 ? ROUNDS / 3 : ROUNDS))
+		WPAUSE=$((600 * MCR_SLOW / 1000)).$(printf %03d $((600 * MCR_SLOW % 1000)))
+	fi
 	for ((round = 1; round <= rounds; round++)); do
 		round_keys "$round" "$repl"
 		# half the rounds repair what the first read saw; half look again first, as by default
