@@ -248,8 +248,8 @@ read_fps(struct mcr_lister *ld, const struct mcr_keysrc *ks, uint64_t *set, size
 }
 
 /* Server s's fingerprints of this pass (every pass's, once it is whole), sorted, into its
- * lister's set: membership then answers "did s list this key" without asking s. Returns -1
- * when they cannot be read back. */
+ * lister's set: membership then answers "did s list this key" without asking s. Returns -1,
+ * the set left empty, when they cannot be read back. */
 static int
 load_set(struct mcr_lister *ld, const struct mcr_keysrc *ks)
 {
@@ -261,8 +261,11 @@ load_set(struct mcr_lister *ld, const struct mcr_keysrc *ks)
 	if (fflush(ld->fps) == EOF || (n = read_fps(ld, ks, NULL, 0)) < 0)
 		return -1;
 	ld->set = mcr_xmalloc((n ? (size_t)n : 1) * sizeof(*ld->set));
-	if (read_fps(ld, ks, ld->set, (size_t)n) < 0)
+	if (read_fps(ld, ks, ld->set, (size_t)n) < 0) {
+		free(ld->set);
+		ld->set = NULL;
 		return -1;
+	}
 	ld->nset = (size_t)n;
 	sort64(ld->set, ld->nset);
 	return 0;
@@ -281,9 +284,6 @@ load_pass(struct mcr_cluster *c, struct mcr_keysrc *ks)
 			mcr_warn("%s: cannot read the key list's fingerprints back: %s", c->servers[s].label,
 			         strerror(errno));
 			ks->trouble = true;
-			free(ld->set);
-			ld->set = NULL;
-			ld->nset = 0;
 			ld->known = false; /* asked instead */
 		}
 	}
@@ -620,11 +620,8 @@ check_restarts(struct mcr_cluster *c, struct mcr_keysrc *ks, bool *asked)
 			/* whole: it can no longer say, for a key of any pass, a batch straddling two, or
 			 * a key read again at the end */
 			ld->whole = true;
-			if (load_set(ld, ks) < 0) {
-				free(ld->set); /* what it listed cannot be read back: taken as having listed nothing */
-				ld->set = NULL;
-				ld->nset = 0;
-			}
+			/* what it listed cannot be read back: taken as having listed nothing */
+			(void)load_set(ld, ks);
 			ld->restarted = true;
 		}
 		asked[s] = asked[s] && q[s].result != MCR_OK; /* unsure: it could not say */

@@ -95,6 +95,24 @@ fnv_mod() {
 
 # the summary record of a json run ($output) as "checked ok missing differ unreachable misplaced
 # strays repaired skipped failed"; the classes of keys add up to the keys checked
+# drift_kinds PREFIX ROUNDS STEP: keys written PREFIX0.. with 2 replicas (4 copies counted
+# with the stray) get ROUNDS of each drift: primary deleted (PREFIX<13i>), replica1 deleted
+# (PREFIX<17i+STEP>), replica2 differing (PREFIX<19i+2STEP>), a stray copy on the server
+# after the set (PREFIX<23i+3STEP>)
+drift_kinds() {
+	local i k
+	for ((i = 1; i <= $2; i++)); do
+		k=$1$((i * 13))
+		del "$(copy "$k" 0 2)" "$k"
+		k=$1$((i * 17 + $3))
+		del "$(copy "$k" 1 2)" "$k"
+		k=$1$((i * 19 + 2 * $3))
+		put "$(copy "$k" 2 2)" "$k" other
+		k=$1$((i * 23 + 3 * $3))
+		put "$(copy "$k" 3 3)" "$k" "$k"
+	done
+}
+
 json_summary() {
 	tail -n 1 <<<"$output" |
 		jq -r 'select(.summary == "summary") |
@@ -390,17 +408,7 @@ odd_keys() {
 	# the servers are asked, a probe per key: both ways check each key once, the same way
 	start_servers 4
 	lmrepl -s "$SERVERS" -r 2 setmany fp 2000
-	local i k
-	for i in 1 2 3 4 5 6; do
-		k=fp$((i * 13))
-		del "$(copy "$k" 0 2)" "$k"
-		k=fp$((i * 17 + 500))
-		del "$(copy "$k" 1 2)" "$k"
-		k=fp$((i * 19 + 1000))
-		put "$(copy "$k" 2 2)" "$k" other
-		k=fp$((i * 23 + 1500))
-		put "$(copy "$k" 3 3)" "$k" "$k"
-	done
+	drift_kinds fp 6 500
 	run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 -a -vv --format=json
 	[[ $stderr == *"decided by the listings' fingerprints"* ]] || fail "not decided in memory: $stderr"
 	jq -c 'select(.key)' <<<"$output" | sort >"$D/mem"
@@ -456,17 +464,8 @@ odd_keys() {
 	# no LRU maintainer, so no crawl of its own: lru_crawler_starts counts the listings
 	start_servers 6 -o no_lru_maintainer
 	lmrepl -s "$SERVERS" -r 2 setmany al 3000
-	local i k shard
-	for i in 1 2 3 4 5 6 7 8; do
-		k=al$((i * 13))
-		del "$(copy "$k" 0 2)" "$k"
-		k=al$((i * 17 + 700))
-		del "$(copy "$k" 1 2)" "$k"
-		k=al$((i * 19 + 1400))
-		put "$(copy "$k" 2 2)" "$k" other
-		k=al$((i * 23 + 2100))
-		put "$(copy "$k" 3 3)" "$k" "$k"
-	done
+	local i shard
+	drift_kinds al 8 700
 	put "$(copy lonely 3 3)" lonely v # a key on no server of its copy set: misplaced
 	run -1 --separate-stderr mcrverify -s "$SERVERS" -r 2 --all --format=json -vv
 	jq -c 'select(.key)' <<<"$output" | sort >"$D/one"
