@@ -25,6 +25,14 @@ mcr_cell(const struct mcr_fan *f, size_t key, unsigned copy)
 	return &f->req[key * f->width + copy];
 }
 
+/* Two answers hold the same value: the same bytes and flags. An empty value, or a probe's
+ * answer, has no bytes (rval NULL). */
+bool
+mcr_same_value(const struct mcr_req *a, const struct mcr_req *b)
+{
+	return a->rflags == b->rflags && a->rlen == b->rlen && (a->rlen == 0 || !memcmp(a->rval, b->rval, a->rlen));
+}
+
 /* A key: op on every copy, nothing skipped; the extra slots skipped until the tool sets them.
  * Returns the key's index. key must live as long as the fan's answers are used. */
 size_t

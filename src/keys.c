@@ -533,6 +533,14 @@ mcr_keys_close(struct mcr_keysrc *ks)
 	free(ks->listed);
 }
 
+/* q is the copy that listed k, unchanged since (the CAS metadump gave): what the listing
+ * says of it, its expiry, still holds. */
+bool
+mcr_listed_copy(const struct mcr_key *k, const struct mcr_req *q)
+{
+	return k->cas && q->server == k->origin && q->result == MCR_OK && q->rcas == k->cas;
+}
+
 /* Where key i of the fan, listed by server origin, stands before anything is read. */
 enum mcr_listed
 mcr_listed_where(const struct mcr_fan *f, size_t i, size_t origin)

@@ -352,6 +352,7 @@ struct mcr_fan {
 void mcr_fan_init(struct mcr_fan *f, struct mcr_cluster *c, unsigned extra);
 size_t mcr_fan_add(struct mcr_fan *f, const char *key, size_t klen, enum mcr_op op);
 struct mcr_req *mcr_cell(const struct mcr_fan *f, size_t key, unsigned copy);
+bool mcr_same_value(const struct mcr_req *a, const struct mcr_req *b);
 void mcr_fan_value(struct mcr_fan *f, size_t key, const void *val, size_t vlen, uint32_t flags,
                    uint32_t exptime);
 void mcr_fan_run(struct mcr_fan *f);
@@ -441,6 +442,7 @@ enum mcr_listed {
 	MCR_UNKNOWN,  /* a server listed before could not be asked whether it holds it */
 };
 enum mcr_listed mcr_listed_where(const struct mcr_fan *f, size_t i, size_t origin);
+bool mcr_listed_copy(const struct mcr_key *k, const struct mcr_req *q);
 void mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *keys, enum mcr_listed *v,
                      bool unknown_here);
 

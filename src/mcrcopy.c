@@ -453,10 +453,7 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 		 * copy read, or another copy of the same write: the same value and flags) */
 		for (unsigned r = 0; r < f->k && !listed_ttl[i]; r++) {
 			const struct mcr_req *q = mcr_cell(f, i, r);
-			listed_ttl[i] = q->server == it->k.origin && q->result == MCR_OK && it->k.cas &&
-			                q->rcas == it->k.cas &&
-			                (q == s || (q->rflags == s->rflags && q->rlen == s->rlen &&
-			                            (s->rlen == 0 || !memcmp(q->rval, s->rval, s->rlen))));
+			listed_ttl[i] = mcr_listed_copy(&it->k, q) && (q == s || mcr_same_value(q, s));
 		}
 		it->expires = listed_ttl[i] ? it->k.expires : 0;
 		it->relative = false;

@@ -81,7 +81,7 @@ same(const struct mcr_req *a, const struct mcr_req *b)
 		return false;
 	if (a->result != MCR_OK)
 		return true;
-	return a->rflags == b->rflags && a->rlen == b->rlen && (a->rlen == 0 || !memcmp(a->rval, b->rval, a->rlen));
+	return mcr_same_value(a, b);
 }
 
 /* --all: every copy of every key side by side. */

@@ -147,13 +147,6 @@ struct aside {
 	bool again;
 };
 
-static bool
-same_value(const struct mcr_req *a, const struct mcr_req *b)
-{
-	/* an empty value, or a probe's answer, has no bytes (rval NULL) */
-	return a->rflags == b->rflags && a->rlen == b->rlen && (a->rlen == 0 || !memcmp(a->rval, b->rval, a->rlen));
-}
-
 static struct mcr_req *
 cell(const struct batch *b, size_t i, unsigned r)
 {
@@ -220,7 +213,7 @@ read_ttl_drift(struct batch *b)
 		bool whole = true;
 		for (unsigned r = 0; r < b->k && whole; r++)
 			whole = cell(b, i, r)->op == MCR_GET && cell(b, i, r)->result == MCR_OK &&
-			        same_value(cell(b, i, 0), cell(b, i, r));
+			        mcr_same_value(cell(b, i, 0), cell(b, i, r));
 		if (!whole)
 			continue;
 		size_t j = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_TTL);
@@ -275,7 +268,7 @@ classify(struct batch *b, size_t i)
 		if (q->result == MCR_OK) {
 			if (ch->ref < 0)
 				ch->ref = (int)r;
-			else if (!same_value(cell(b, i, (unsigned)ch->ref), q))
+			else if (!mcr_same_value(cell(b, i, (unsigned)ch->ref), q))
 				differ = true;
 			found++;
 		} else if (q->result != MCR_NOTFOUND) {
@@ -366,7 +359,7 @@ source(const struct batch *b, size_t i, const char **why)
 			if (q->result != MCR_OK)
 				continue;
 			for (unsigned t = 0; t < b->k; t++)
-				votes += cell(b, i, t)->result == MCR_OK && same_value(q, cell(b, i, t));
+				votes += cell(b, i, t)->result == MCR_OK && mcr_same_value(q, cell(b, i, t));
 			if (votes > best) {
 				best = votes;
 				src = (int)r;
@@ -383,7 +376,7 @@ static bool
 set_holds_stray(const struct mcr_fan *f, unsigned k, size_t i)
 {
 	for (unsigned r = 0; r < k; r++)
-		if (mcr_cell(f, i, r)->result != MCR_OK || !same_value(mcr_cell(f, i, r), mcr_cell(f, i, k)))
+		if (mcr_cell(f, i, r)->result != MCR_OK || !mcr_same_value(mcr_cell(f, i, r), mcr_cell(f, i, k)))
 			return false;
 	return true;
 }
@@ -440,8 +433,32 @@ plan(struct batch *b, size_t i)
 	}
 }
 
-/* The remaining TTL of each repair's source copy, all read at once, as an exptime in
- * exptime[i]; a key whose source TTL cannot be read fails. */
+/* The expiry of key i's source copy as the listing gave it, as an exptime in *exptime, when
+ * the source holds the value of the copy listed, unchanged since (its CAS), and the expiry
+ * is known and not yet past. Absolute, as mcrcopy writes it: the copy added expires in the
+ * same second as its source. A touch leaves the CAS as it was: --compare-ttl, which repairs
+ * expiries, reads them, never takes the listing's. */
+static bool
+listed_expiry(const struct batch *b, size_t i, int64_t now, uint32_t *exptime)
+{
+	const struct mcr_key *k = &b->keys[i];
+	const struct mcr_req *s = cell(b, i, (unsigned)b->chk[i].src);
+
+	if (opt.ttl_slack >= 0 || k->expires == 0 || (k->expires > 0 && k->expires <= now + 1))
+		return false;
+	for (unsigned r = 0; r < b->k; r++) {
+		const struct mcr_req *q = cell(b, i, r);
+		if (mcr_listed_copy(k, q) && (q == s || mcr_same_value(q, s))) {
+			*exptime = k->expires < 0 ? 0 : k->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)k->expires;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The remaining TTL of each repair's source copy as an exptime in exptime[i]: the listing's,
+ * where it still holds, else read from the source's server, all at once; a key whose source
+ * TTL cannot be read fails. */
 static void
 read_ttls(struct batch *b, uint32_t *exptime)
 {
@@ -451,7 +468,7 @@ read_ttls(struct batch *b, uint32_t *exptime)
 	mcr_fan_reset(&b->w);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct check *ch = &b->chk[i];
-		if (ch->src < 0)
+		if (ch->src < 0 || listed_expiry(b, i, now, &exptime[i]))
 			continue;
 		size_t j = mcr_fan_add(&b->w, b->keys[i].key, b->keys[i].klen, MCR_TTL);
 		for (unsigned r = 0; r < b->w.width; r++) {
@@ -461,7 +478,8 @@ read_ttls(struct batch *b, uint32_t *exptime)
 		}
 		owner[j] = i;
 	}
-	mcr_fan_run(&b->w);
+	if (b->w.n)
+		mcr_fan_run(&b->w);
 	for (size_t j = 0; j < b->w.n; j++) {
 		struct check *ch = &b->chk[owner[j]];
 		const struct mcr_req *t = mcr_cell(&b->w, j, (unsigned)ch->src);
@@ -523,7 +541,7 @@ write_copies(struct batch *b, const uint32_t *exptime, size_t *row)
 			const struct mcr_req *s = ch->src >= 0 ? cell(b, i, (unsigned)ch->src) : NULL;
 			bool absent = q->result == MCR_NOTFOUND;
 			bool ttl = ch->ttl && b->ttld[i * (b->k + 1) + r];
-			w->skip = !s || (int)r == ch->src || (!absent && same_value(s, q) && !ttl) ||
+			w->skip = !s || (int)r == ch->src || (!absent && mcr_same_value(s, q) && !ttl) ||
 			          (!absent && opt.policy == P_MISSING && !ttl);
 			if (w->skip)
 				continue;
@@ -633,7 +651,7 @@ state(const struct batch *b, size_t i, unsigned r)
 			return S_STRAY;
 		if ((int)r == ch->ref || ch->ref < 0)
 			return S_FOUND; /* the reference, or a key not compared (unresolved) */
-		if (!same_value(cell(b, i, (unsigned)ch->ref), q))
+		if (!mcr_same_value(cell(b, i, (unsigned)ch->ref), q))
 			return S_DIFFERS;
 		return ch->ttl && b->ttld[i * (b->k + 1) + r] ? S_TTL : S_SAME;
 	case MCR_NOTFOUND: return S_ABSENT;

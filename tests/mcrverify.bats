@@ -620,6 +620,44 @@ drift_two() {
 	has_copy "$(copy tn 1)" tn 11
 }
 
+@test "--all --repair: a copy added expires with its source, by the listing's expiry where it holds" {
+	start_servers 3
+	local -a app=(timeout -k 2 "$(slow 60)" /usr/bin/python3 "$BATS_TEST_DIRNAME/app.py" "$SERVERS" --replicas 1)
+	local k i n s o
+	"${app[@]}" load lt 12 1000
+	"${app[@]}" load ln 4 # no TTL: never expires
+	# a key held outside its copy set by server 0, which lists it first, with another TTL: that
+	# listing is not its source's, and the source's own TTL must be read
+	for ((i = 0; i < 100; i++)); do
+		[ "$(copy "so$i" 2 2)" = 0 ] && [ "$(copy "so$i" 0)" = 1 ] && break
+	done
+	k=so$i
+	"${app[@]}" set "$k" "v-$k" 200
+	[ "$(mc 0 "set $k 0 5000 ${#k}"$'\r\n'"$k")" = STORED ]
+	# server 1 restarted empty: every copy it held is missing, its keys' others are the sources
+	mc 1 flush_all >/dev/null
+	# exit 1: the stray is reported (--remove-strays would delete it)
+	run -1 mcrverify -s "$SERVERS" -r 1 --all --repair --misplaced-limit=100 --recheck-delay=0 --confirm-delay=0
+	n=$(grep -c ' repaired$' <<<"$output") || true
+	[ "$n" -ge 6 ] || fail "only $n keys repaired: $output"
+	[[ ${lines[-1]} == *", strays 1; repaired $n, skipped 0, failed 0" ]] || fail "${lines[-1]}"
+	for ((i = 0; i < 12; i++)); do
+		s=$(copy "lt$i" 0) o=$(copy "lt$i" 1)
+		[ "$s" = 1 ] && { s=$o o=1; }
+		same_ttl "$s" "$o" "lt$i"
+	done
+	for ((i = 0; i < 4; i++)); do
+		[ "$(ttl_of "$(copy "ln$i" 0)" "ln$i")" = -1 ] && [ "$(ttl_of "$(copy "ln$i" 1)" "ln$i")" = -1 ] ||
+			fail "ln$i: a TTL where none was set"
+	done
+	[ "$(ttl_of 1 "$k")" -le 200 ] || fail "$k: the stray's TTL was taken: $(ttl_of 1 "$k") s"
+	same_ttl 2 1 "$k"
+	# what the application wrote reads back whole
+	[ "$("${app[@]}" read lt 12 | wc -l)" = 12 ]
+	[ "$("${app[@]}" read ln 4 | wc -l)" = 4 ]
+	[ "$("${app[@]}" get "$k")" = "v-$k" ]
+}
+
 @test "--repair: twenty keys from the same two sources in one run, each with its TTL" {
 	start_servers 2
 	local k i
