@@ -121,7 +121,9 @@ restart() {
 	echo "# restart to healed: $(($(now_ms) - t0)) ms" >&3
 	sed "s/^/# /" "$D/log" >&3
 	[ "$(readable)" = $N ]
-	kill -TERM "$pid"
+	# the tool itself, not timeout(1), whose SIGCONT after the SIGTERM can hang an exiting
+	# process under LeakSanitizer (see package.bats)
+	kill -TERM "$(pgrep -P "$pid")"
 	local st=0
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || fail "exit $st: $(cat "$D/log")"
