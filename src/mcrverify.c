@@ -434,10 +434,11 @@ plan(struct batch *b, size_t i)
 }
 
 /* The expiry of key i's source copy as the listing gave it, as an exptime in *exptime, when
- * the source holds the value of the copy listed, unchanged since (its CAS), and the expiry
- * is known and not yet past. Absolute, as mcrcopy writes it: the copy added expires in the
- * same second as its source. A touch leaves the CAS as it was: --compare-ttl, which repairs
- * expiries, reads them, never takes the listing's. */
+ * the copy listed is unchanged since (its CAS) and the source is it or holds its value, and
+ * the expiry is known and not yet past. Written as seconds left, as a TTL read with mg is:
+ * the server written counts them down on its own clock, whatever its wall clock says. A
+ * touch leaves the CAS as it was: --compare-ttl, which repairs expiries, reads them, never
+ * takes the listing's. */
 static bool
 listed_expiry(const struct batch *b, size_t i, int64_t now, uint32_t *exptime)
 {
@@ -449,7 +450,7 @@ listed_expiry(const struct batch *b, size_t i, int64_t now, uint32_t *exptime)
 	for (unsigned r = 0; r < b->k; r++) {
 		const struct mcr_req *q = cell(b, i, r);
 		if (mcr_listed_copy(k, q) && (q == s || mcr_same_value(q, s))) {
-			*exptime = k->expires < 0 ? 0 : k->expires > UINT32_MAX ? UINT32_MAX : (uint32_t)k->expires;
+			*exptime = mcr_exptime(k->expires < 0 ? -1 : k->expires - now, now);
 			return true;
 		}
 	}
