@@ -1095,18 +1095,22 @@ summary(enum mcr_format fmt, double secs)
 
 	if (mcr_quiet)
 		return;
+	/* -v, in text and tsv: each server's copies, a line each before the summary (json has them
+	 * in the summary) */
+	for (size_t s = 0; s < ns && mcr_verbose && fmt != MCR_JSON; s++) {
+		const uint64_t *t = totals + s * NTOTAL;
+		fputs(fmt == MCR_TSV ? "server\t" : "server ", stdout);
+		mcr_fput_token(stdout, labels[s], strlen(labels[s]));
+		for (size_t j = 0; j < NTOTAL; j++)
+			if (fmt == MCR_TSV)
+				printf("\t%llu", (unsigned long long)t[j]);
+			else
+				printf("%s %s %llu", j ? "," : ":", total_names[j], (unsigned long long)t[j]);
+		putchar('\n');
+	}
 	if (fmt != MCR_TEXT) {
 		mcr_emit(stdout, fmt, f, sizeof(f) / sizeof(f[0]) - !tally.matching);
 		return;
-	}
-	/* -v: each server's copies, before the summary line */
-	for (size_t s = 0; s < ns && mcr_verbose; s++) {
-		const uint64_t *t = totals + s * NTOTAL;
-		fputs("server ", stdout);
-		mcr_fput_token(stdout, labels[s], strlen(labels[s]));
-		printf(": found %llu, absent %llu, differs %llu, ttl-differs %llu, unreachable %llu, stray %llu\n",
-		       (unsigned long long)t[T_FOUND], (unsigned long long)t[T_ABSENT], (unsigned long long)t[T_DIFFERS],
-		       (unsigned long long)t[T_TTL], (unsigned long long)t[T_UNREACHABLE], (unsigned long long)t[T_STRAY]);
 	}
 	printf("checked %llu key%s in %.3f s: ok %llu, missing %llu, differ %llu, unreachable %llu, misplaced "
 	       "%llu",

@@ -164,6 +164,14 @@ bad() {
 	[ "$(jq -r 'select(.class == "ok") | .key' <<<"$output" | sort | tr '\n' ' ')" = "k1 k2 k3 " ]
 	# the json summary holds them too: 3 keys, 2 copies each
 	[ "$(jq -c 'select(.summary) | [.servers[].found] | add' <<<"$output")" = 6 ]
+	# tsv: a line per server, the same six counts in the same order, tab-separated
+	run -0 --separate-stderr mcrverify -s "$SERVERS" -v --format=tsv k1 k2 k3
+	assert_line --index 3 --regexp "^server	$(srv 0)	[0-9]+	0	0	0	0	0\$"
+	assert_line --index 4 --regexp "^server	$(srv 1)	[0-9]+	0	0	0	0	0\$"
+	[ "$(awk -F'\t' '$1 == "server" { n += $3 } END { print n }' <<<"$output")" = 6 ]
+	[[ ${lines[5]} == summary$'\t'3$'\t'3$'\t'* ]] || fail "${lines[5]}"
+	run -0 --separate-stderr mcrverify -s "$SERVERS" --format=tsv k1 k2 k3
+	[ "${#lines[@]}" = 1 ]
 }
 
 @test "differ: an increment through libmemcached's replication changes the primary alone" {
