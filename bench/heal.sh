@@ -107,6 +107,12 @@ wait_lines() {
 }
 
 p0=$(start_server 0) p1=$(start_server 1) p2=$(start_server 2)
+# server 1 killed (SIGKILL) and started again, empty, on its port
+restart_server1() {
+	kill -9 "$(cat "$tmp/pid.1")"
+	while kill -0 "$(cat "$tmp/pid.1")" 2>/dev/null; do sleep 0.01; done
+	start_server 1 "$p1" >/dev/null
+}
 SERVERS=127.0.0.1:$p0,127.0.0.1:$p1,127.0.0.1:$p2
 echo "$prog: $KEYS keys written by pylibmc (1 replica) to $SERVERS"
 t0=$(now_ns)
@@ -122,9 +128,7 @@ seen='' healed='' rate=''
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	before=$(grep -c 'healed in' "$tmp/heal.log")
-	kill -9 "$(cat "$tmp/pid.1")"
-	while kill -0 "$(cat "$tmp/pid.1")" 2>/dev/null; do sleep 0.01; done
-	start_server 1 "$p1" >/dev/null
+	restart_server1
 	t0=$(now_ns)
 	wait_lines 'restarted (pid' "$i" || fail "run $i: the restart was not seen in $LIMIT s: $(cat "$tmp/heal.log")"
 	ts=$(now_ns)
@@ -155,9 +159,7 @@ HEAL=
 rb=''
 i=1
 while [ "$i" -le "$RUNS" ]; do
-	kill -9 "$(cat "$tmp/pid.1")"
-	while kill -0 "$(cat "$tmp/pid.1")" 2>/dev/null; do sleep 0.01; done
-	start_server 1 "$p1" >/dev/null
+	restart_server1
 	out=$(timeout "$LIMIT" "$bindir/mcrcopy" -s "$SERVERS" -r 1 --rebuild="127.0.0.1:$p1" 2>&1) ||
 		fail "--rebuild: $out"
 	copied=$(echo "$out" | sed -n 's/^\([0-9]*\) copied.* in \([0-9.]*\) s.*/\1/p')

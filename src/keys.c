@@ -533,12 +533,18 @@ mcr_keys_close(struct mcr_keysrc *ks)
 	free(ks->listed);
 }
 
-/* q is the copy that listed k, unchanged since (the CAS metadump gave): what the listing
- * says of it, its expiry, still holds. */
+/* What the listing says of key i of the fan (k, its expiry) holds for the value s read: the
+ * copy that listed it is unchanged since (the CAS metadump gave), and is s or holds the same
+ * value and flags (another copy of the same write). */
 bool
-mcr_listed_copy(const struct mcr_key *k, const struct mcr_req *q)
+mcr_listing_holds(const struct mcr_fan *f, size_t i, const struct mcr_key *k, const struct mcr_req *s)
 {
-	return k->cas && q->server == k->origin && q->result == MCR_OK && q->rcas == k->cas;
+	for (unsigned r = 0; r < f->k && k->cas; r++) {
+		const struct mcr_req *q = mcr_cell(f, i, r);
+		if (q->server == k->origin && q->result == MCR_OK && q->rcas == k->cas && (q == s || mcr_same_value(q, s)))
+			return true;
+	}
+	return false;
 }
 
 /* Where key i of the fan, listed by server origin, stands before anything is read. */

@@ -442,7 +442,7 @@ enum mcr_listed {
 	MCR_UNKNOWN,  /* a server listed before could not be asked whether it holds it */
 };
 enum mcr_listed mcr_listed_where(const struct mcr_fan *f, size_t i, size_t origin);
-bool mcr_listed_copy(const struct mcr_key *k, const struct mcr_req *q);
+bool mcr_listing_holds(const struct mcr_fan *f, size_t i, const struct mcr_key *k, const struct mcr_req *s);
 void mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *keys, enum mcr_listed *v,
                      bool unknown_here);
 

@@ -449,12 +449,8 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 		it->src = s->server;
 		it->src_cas = s->rcas;
 		/* the listing's expiry is the listed copy's as it was then: it goes with this value
-		 * only if that copy is unchanged since (the same CAS) and holds this value (it is the
-		 * copy read, or another copy of the same write: the same value and flags) */
-		for (unsigned r = 0; r < f->k && !listed_ttl[i]; r++) {
-			const struct mcr_req *q = mcr_cell(f, i, r);
-			listed_ttl[i] = mcr_listed_copy(&it->k, q) && (q == s || mcr_same_value(q, s));
-		}
+		 * only if that copy is unchanged since and holds this value */
+		listed_ttl[i] = mcr_listing_holds(f, i, &it->k, s);
 		it->expires = listed_ttl[i] ? it->k.expires : 0;
 		it->relative = false;
 	}

@@ -443,18 +443,12 @@ static bool
 listed_expiry(const struct batch *b, size_t i, int64_t now, uint32_t *exptime)
 {
 	const struct mcr_key *k = &b->keys[i];
-	const struct mcr_req *s = cell(b, i, (unsigned)b->chk[i].src);
 
-	if (opt.ttl_slack >= 0 || k->expires == 0 || (k->expires > 0 && k->expires <= now + 1))
+	if (opt.ttl_slack >= 0 || k->expires == 0 || (k->expires > 0 && k->expires <= now + 1) ||
+	    !mcr_listing_holds(&b->f, i, k, cell(b, i, (unsigned)b->chk[i].src)))
 		return false;
-	for (unsigned r = 0; r < b->k; r++) {
-		const struct mcr_req *q = cell(b, i, r);
-		if (mcr_listed_copy(k, q) && (q == s || mcr_same_value(q, s))) {
-			*exptime = mcr_exptime(k->expires < 0 ? -1 : k->expires - now, now);
-			return true;
-		}
-	}
-	return false;
+	*exptime = mcr_exptime(k->expires < 0 ? -1 : k->expires - now, now);
+	return true;
 }
 
 /* The remaining TTL of each repair's source copy as an exptime in exptime[i]: the listing's,

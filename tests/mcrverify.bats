@@ -93,8 +93,6 @@ fnv_mod() {
 	echo $(((((h >> 1) & 0x7fffffffffffffff) % n * 2 + (h & 1)) % n))
 }
 
-# the summary record of a json run ($output) as "checked ok missing differ unreachable misplaced
-# strays repaired skipped failed"; the classes of keys add up to the keys checked
 # drift_kinds PREFIX ROUNDS STEP: keys written PREFIX0.. with 2 replicas (4 copies counted
 # with the stray) get ROUNDS of each drift: primary deleted (PREFIX<13i>), replica1 deleted
 # (PREFIX<17i+STEP>), replica2 differing (PREFIX<19i+2STEP>), a stray copy on the server
@@ -113,6 +111,8 @@ drift_kinds() {
 	done
 }
 
+# the summary record of a json run ($output) as "checked ok missing differ unreachable misplaced
+# strays repaired skipped failed"; the classes of keys add up to the keys checked
 json_summary() {
 	tail -n 1 <<<"$output" |
 		jq -r 'select(.summary == "summary") |
