@@ -663,7 +663,8 @@ listed_by(const struct mcr_fan *f, const struct mcr_keysrc *ks, size_t i, unsign
  * holds the key, the key was handled at that earlier listing (v[i] = MCR_EARLIER) and
  * nothing more is read for it; if one of them cannot answer, nobody can tell (MCR_UNKNOWN)
  * and nothing more is read either, unless unknown_here. Handling a key at its first listing, rather than its
- * last, means a server restarted later in the run cannot hide it. */
+ * last, means a server restarted later in the run cannot hide it. Every copy read for a key
+ * that stays here is read whole (a GET), never left as a probe's bare "found". */
 void
 mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *keys, enum mcr_listed *v,
                 bool unknown_here)
@@ -732,9 +733,13 @@ mcr_read_listed(struct mcr_fan *f, struct mcr_keysrc *ks, const struct mcr_key *
 				mcr_cell(f, i, r)->skip = true;
 			continue;
 		}
+		/* the rest is read now; a probe that found the key is read again whole: it said
+		 * only that the copy is there (a server restarted since its listing, which did
+		 * not list the key, or one whose fingerprints cannot tell), and the copy's value,
+		 * flags and CAS are what the caller compares or copies */
 		for (unsigned r = 0; r < f->width; r++) {
 			struct mcr_req *q = mcr_cell(f, i, r);
-			q->skip = skip[i * f->width + r] || pr[i * f->width + r];
+			q->skip = skip[i * f->width + r] || (pr[i * f->width + r] && q->result != MCR_OK);
 			more |= !q->skip;
 		}
 	}

@@ -198,6 +198,56 @@ restart_mid_run() {
 	[ "$(mstat 3 curr_items)" = $N ]
 }
 
+# restart_found TOOL ARGS...: a key K whose primary is server 0 and replica server 1 is on
+# server 1 alone (listed by it, not by server 0); with the servers asked (MCR_KNOWN_MAX=0), the
+# tool is stopped while it handles server 0's listing, server 0 is restarted empty, and the
+# application writes K again (both copies "NEW"); the tool goes on: server 1's keys are probed
+# on server 0, which has restarted, did not list K, and now says K is there
+restart_found() {
+	app_setup
+	start_servers 3 -m 64
+	load_keys 30000 "$SERVERS"
+	K=$("$MCR_BIN/mcrget" -s "$SERVERS" -r 1 --where $(seq -f 'p%g' 0 60) |
+		awk -v a="$(srv 0)" -v b="$(srv 1)" '$2 == a && $3 == "primary" { k = $1 }
+			$1 == k && $2 == b && $3 == "replica1" { print k; exit }')
+	[ -n "$K" ]
+	[ "$(mc 1 "set $K 0 0 3"$'\r\n'"OLD")" = STORED ]
+	bg "$D/out" env MCR_KNOWN_MAX=0 "$@" -s "$SERVERS" -r 1 --all --rate=4000 --batch=100 -vv
+	local tool
+	tool=$(pgrep -P "$BG")
+	# server 0's listing alone is 20,000 keys, 5 s at this rate: the tool is stopped well inside it
+	wait_gets 0 2000
+	kill -STOP "$tool"
+	stop_server 0
+	start_server_at 0 -m 64
+	py "$SERVERS" --replicas 1 set "$K" NEW
+	kill -CONT "$tool"
+	finish
+	grep -q ': restarted since it was listed$' "$D/out.err" || fail "the restart was not seen: $(tail -n 3 "$D/out.err")"
+}
+
+@test "mcrcopy --all, servers asked: a key a restarted server holds again is copied with its value, not as the probe's bare \"found\"" {
+	start_server_at 3 -m 64
+	local dst
+	dst=$(srv 3)
+	restart_found "$MCR_BIN/mcrcopy" --to="$dst" --to-replicas=0
+	[ "$RC" = 0 ] || fail "exit $RC: $(tail -n 3 "$D/out.err")"
+	grep -qx "$K copied" "$D/out" || fail "$K: $(grep "^$K " "$D/out")"
+	# the application reads from the destination what it wrote, not an empty value
+	run -0 py "$dst" --replicas 0 get "$K"
+	[ "$output" = NEW ] || fail "$K reads \"$output\" on the destination"
+}
+
+@test "mcrverify --all, servers asked: a copy a restarted server holds again is compared by its value" {
+	# no second read: the first read alone classes every key
+	restart_found "$MCR_BIN/mcrverify" --format=json --recheck-delay=0
+	[ "$RC" = 1 ] || fail "exit $RC: $(tail -n 3 "$D/out.err")"
+	# server 0's lost copies are missing; K's two copies, both "NEW", agree
+	[ "$(summary "$D/out" '.missing > 0 and .differ == 0')" = true ] || fail "$(summary "$D/out" .)"
+	run -0 jq -r --arg k "$K" 'select(.key == $k) | .class' "$D/out"
+	[ -z "$output" ] || [ "$output" = ok ] || fail "$K: $output"
+}
+
 @test "one recheck pass: a flushed server costs the recheck delay once, not once per batch" {
 	start_servers 3
 	load_keys 30000 "$SERVERS"
