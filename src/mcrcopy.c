@@ -373,8 +373,38 @@ write_cluster(struct dest *d, struct item *items, size_t n)
 	free(owner);
 }
 
-/* Reads every source copy of the batch (--rebuild: every copy but the one rebuilt), takes the
- * first copy found in placement order, and learns its remaining TTL. */
+/* The copies read_source put off (deferred): read for each key to be copied for which one
+ * comes, in placement order, before the first copy found; so the copy taken is the one
+ * reading every copy at once would take. Unread, a copy stays MCR_UNSENT. */
+static void
+read_deferred(struct mcr_fan *f, const struct item *items, const enum mcr_listed *where, const bool *deferred)
+{
+	size_t cells = f->n * f->width;
+	bool *skip = mcr_xmalloc(cells * sizeof(*skip)), any = false;
+
+	for (size_t j = 0; j < cells; j++)
+		skip[j] = f->req[j].skip;
+	for (size_t i = 0; i < f->n; i++) {
+		bool want = false;
+		for (unsigned r = 0; r < f->k && items[i].outcome != IGNORED && where[i] != MCR_EARLIER; r++) {
+			if (mcr_cell(f, i, r)->result == MCR_OK)
+				break;
+			want |= deferred[i * f->width + r];
+		}
+		for (unsigned r = 0; r < f->width; r++) {
+			mcr_cell(f, i, r)->skip = !(want && deferred[i * f->width + r]);
+			any |= !mcr_cell(f, i, r)->skip;
+		}
+	}
+	if (any)
+		mcr_fan_run(f);
+	for (size_t j = 0; j < cells; j++)
+		f->req[j].skip = skip[j];
+	free(skip);
+}
+
+/* Reads the batch's source copies (--rebuild: never the one rebuilt), takes the first copy
+ * found in placement order, and learns its remaining TTL. */
 static void
 read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t n, long rebuilt)
 {
@@ -383,6 +413,7 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 	enum mcr_listed *where = mcr_xcalloc(n, sizeof(*where));
 	int *src = mcr_xcalloc(n, sizeof(*src));
 	bool *listed_ttl = mcr_xcalloc(n, sizeof(*listed_ttl));
+	bool *deferred = mcr_xcalloc(n * f->width, sizeof(*deferred));
 	int64_t now = (int64_t)time(NULL);
 
 	mcr_fan_reset(f);
@@ -407,9 +438,26 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 				mcr_cell(f, i, r)->skip = true;
 		}
 	}
+	/* The value copied is the first copy found in placement order. Read first: that
+	 * copy, the copy that listed the key (its expiry can come from the listing) and those
+	 * on servers listed before it (the first-listing rule asks them); the others only for
+	 * a key whose first copies read missed. */
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+		for (unsigned r = 0; r < f->k && items[i].outcome != IGNORED; r++) {
+			struct mcr_req *q = mcr_cell(f, i, r);
+			if (q->skip || first) {
+				first = first && q->skip;
+				continue;
+			}
+			if (items[i].k.origin == SIZE_MAX || q->server > items[i].k.origin)
+				q->skip = deferred[i * f->width + r] = true;
+		}
+	}
 	/* a key a server listed before may have copied, or not, is copied here: an add twice
 	 * is harmless, a key missed is not */
 	mcr_read_listed(f, ks, keys, where, true);
+	read_deferred(f, items, where, deferred);
 
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
@@ -488,6 +536,7 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 	free(where);
 	free(src);
 	free(listed_ttl);
+	free(deferred);
 }
 
 static const char *const outcome_names[] = {"copied", "present", "expired", "failed", "ignored"};

@@ -437,6 +437,35 @@ put() {
 	[[ $stderr =~ $(summ 2 0 0 0 | sed 's/^\^//') ]] || fail "summary: $stderr"
 }
 
+@test "-r 2: a replica after the first is read only for a key its earlier copies miss; the copy taken is still the first found" {
+	start_servers 4
+	start_server_at 4
+	local src=$SERVERS dst k K= n=300 before gets
+	dst=$(srv 4)
+	# K: its second replica is listed first (earlier in the server list than its first), the
+	# primary lost it, the replicas differ; read with the primary and the copy that listed
+	# it, K would be copied from the second replica
+	for k in $(seq -f 'q%g' 0 80); do
+		if [ "$(where "$src" "$k" 2 -r 2)" -lt "$(where "$src" "$k" 1 -r 2)" ]; then K=$k; break; fi
+	done
+	[ -n "$K" ]
+	put "$(where "$src" "$K" 1 -r 2)" "$K" from-replica1
+	put "$(where "$src" "$K" 2 -r 2)" "$K" from-replica2
+	run -0 mcrcopy -s "$src" -r 2 --all --to="$dst" --to-replicas=0
+	assert_output --regexp "$(summ 1 0 0 0)"
+	has_copy 4 "$K" from-replica1
+	run -0 --separate-stderr mcrcopy -s "$src" -r 2 --to=- "$K"
+	assert_equal "${lines[1]}" $'from-replica1\r'
+	# a whole cluster: the primary and the first listing's copy, not every copy (3 gets a key)
+	awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "set w%d 0 0 8\r\nv%07d\r\n", i, i }' >"$D/batch"
+	mcrset -s "$src" -r 2 -q --batch "$D/batch"
+	before=$(sum_stat cmd_get 0 1 2 3)
+	run -0 --separate-stderr mcrcopy -s "$src" -r 2 --all --to=-
+	gets=$(($(sum_stat cmd_get 0 1 2 3) - before))
+	[[ $stderr =~ $(summ $((n + 1)) 0 0 0 | sed 's/^\^//') ]] || fail "summary: $stderr"
+	[ "$gets" -ge $((n + 1)) ] && [ "$gets" -lt $((2 * (n + 1))) ] || fail "$gets gets for $((n + 1)) keys"
+}
+
 @test "--rebuild of a server still down, or not in the list: one line up front, nothing read or written" {
 	start_servers 3
 	lmrepl -s "$SERVERS" setmany rd 100
