@@ -214,9 +214,10 @@ restart_found() {
 	[ "$(mc 1 "set $K 0 0 3"$'\r\n'"OLD")" = STORED ]
 	bg "$D/out" env MCR_KNOWN_MAX=0 "$@" -s "$SERVERS" -r 1 --all --rate=4000 --batch=100 -vv
 	local tool
-	tool=$(pgrep -P "$BG")
 	# server 0's listing alone is 20,000 keys, 5 s at this rate: the tool is stopped well inside it
+	# (asked for only once it has read: right after bg, timeout(1) may not have started it yet)
 	wait_gets 0 2000
+	tool=$(pgrep -P "$BG") || fail "the tool is not running: $(tail -n 3 "$D/out.err")"
 	kill -STOP "$tool"
 	stop_server 0
 	start_server_at 0 -m 64
