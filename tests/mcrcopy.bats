@@ -504,6 +504,40 @@ put() {
 	assert_output --regexp "$(summ 0 0 0 0)"
 }
 
+@test "--rebuild with -r 2, the application's keys: a key whose primary lost it is rebuilt from its other replica" {
+	app_setup
+	start_servers 4
+	local x=3 n=600 k c lost=0
+	py "$SERVERS" --replicas 2 load rb $n
+	stop_server $x
+	start_server_at $x
+	# (pylibmc stores a str with flags 16)
+	# in the rebuilt server's copy sets: the keys, and those whose primary (not it) then lost them
+	lmrepl -s "$SERVERS" -r 2 copies $(seq -f 'rb%g' 0 $((n - 1))) >"$D/copies"
+	awk -F'\t' -v x="$(srv $x)" '$2 == x { print $1 }' "$D/copies" >"$D/mine"
+	awk -F'\t' -v x="$(srv $x)" '$1 != k { k = $1; p = $2 } $2 == x && p != x { print k "\t" p }' "$D/copies" |
+		head -n 20 >"$D/lose"
+	[ "$(wc -l <"$D/lose")" = 20 ]
+	while IFS=$'\t' read -r k c; do
+		[ "$(mc "$(idx "$c")" delete "$k")" = DELETED ] || fail "delete $k"
+		echo "$k"
+	done <"$D/lose" >"$D/lost"
+	py "$SERVERS" --replicas 2 read rb $n >"$D/before"
+	# named keys: each read from its primary, which misses, then from its other replica
+	run -0 mcrcopy -s "$SERVERS" -r 2 --rebuild="$(srv $x)" -k "$D/lost" --confirm-delay=0
+	assert_output --regexp "$(summ 20 0 0 0)"
+	while read -r k; do has_copy $x "$k" "v-$k" 16; done <"$D/lost"
+	run -0 mcrcopy -s "$SERVERS" -r 2 --rebuild="$(srv $x)" --all --confirm-delay=0
+	assert_output --regexp "$(summ $(($(wc -l <"$D/mine") - 20)) 20 0 0)"
+	while read -r k; do has_copy $x "$k" "v-$k" 16; done <"$D/mine"
+	# what the application could read before, it still reads; and now the keys whose primary
+	# is the rebuilt server too: all but the 20 whose primary lost them (a miss there is final)
+	py "$SERVERS" --replicas 2 read rb $n | sort >"$D/after"
+	sort "$D/before" | comm -23 - "$D/after" >"$D/gone"
+	[ ! -s "$D/gone" ] || fail "no longer read: $(head -n 3 "$D/gone")"
+	[ "$(wc -l <"$D/after")" = $((n - 20)) ] || fail "$(wc -l <"$D/after") keys read"
+}
+
 # ---------------------------------------------------------------------------------------------
 # add and --overwrite
 
