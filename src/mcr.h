@@ -407,6 +407,8 @@ struct mcr_lister {
 	bool whole;     /* its set holds every pass's fingerprints (loaded once it is seen restarted) */
 	uint64_t *set;  /* its fingerprints of the pass, sorted: known from the start, or once restarted */
 	size_t nset;
+	uint32_t *idx;  /* where each bucket of the set starts (keys.c, sort_set); idx[buckets] = nset */
+	unsigned bits;  /* a bucket is a fingerprint's top bits, 0 to 24 of them */
 };
 
 #define MCR_KNOWN_MAX ((size_t)32 << 20) /* bytes of fingerprints kept in memory for the rule */
