@@ -446,8 +446,10 @@ read_source(struct mcr_fan *f, struct mcr_keysrc *ks, struct item *items, size_t
 		bool first = true;
 		for (unsigned r = 0; r < f->k && items[i].outcome != IGNORED; r++) {
 			struct mcr_req *q = mcr_cell(f, i, r);
-			if (q->skip || first) {
-				first = first && q->skip;
+			if (q->skip)
+				continue;
+			if (first) {
+				first = false; /* the first copy read in placement order */
 				continue;
 			}
 			if (items[i].k.origin == SIZE_MAX || q->server > items[i].k.origin)
